@@ -1,0 +1,1 @@
+"""The `flopgrid` command line (Typer + Rich). One module per command group."""

@@ -1,0 +1,65 @@
+"""Shared CLI plumbing: JSON vs. human output, warnings, numbers with units."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "model_dump"):
+        return _jsonable(value.model_dump())
+    if hasattr(value, "__dataclass_fields__"):
+        import dataclasses
+
+        return _jsonable(dataclasses.asdict(value))
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return value.item()
+    return value
+
+
+def emit(result: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]], None]) -> None:
+    """Print `result` as JSON (stdout, the contract) or through `render` (human)."""
+    if as_json:
+        sys.stdout.write(json.dumps(_jsonable(result), indent=2) + "\n")
+    else:
+        render(result)
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr."""
+    err_console.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+
+
+def show_warnings(caught: list[warnings.WarningMessage]) -> None:
+    for w in caught:
+        warn(str(w.message))
+
+
+def si(value: float, unit: str = "FLOP/s") -> str:
+    """12.3 TFLOP/s style formatting."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    for factor, prefix in ((1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.3g} {prefix}{unit}"
+    return f"{value:.3g} {unit}"
+
+
+def pct(value: float) -> str:
+    return "n/a" if value is None else f"{100 * value:.2f}%"

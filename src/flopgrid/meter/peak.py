@@ -1,0 +1,42 @@
+"""Measure a device's achievable matmul FLOP/s with torch (the `cpu` peak).
+
+A square n x n @ n x n matmul costs 2·n³ FLOPs. The best of repeated timed runs after a
+warm-up is taken as the peak: MFU of CPU runs is then measured against what this machine's
+BLAS actually reaches, the CPU analogue of a datasheet peak.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PeakMeasurement:
+    flops_per_s: float
+    dtype: str
+    size: int
+    threads: int
+    device: str
+
+
+def measure_matmul_peak(dtype: str = "fp32", size: int = 2048, seconds: float = 3.0, device: str | None = None) -> PeakMeasurement:
+    """Best-of-N matmul throughput in FLOP/s on `device` (default: cuda if present, else cpu)."""
+    import torch
+
+    dev = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    torch_dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
+    a = torch.randn(size, size, device=dev, dtype=torch_dtype)
+    b = torch.randn(size, size, device=dev, dtype=torch_dtype)
+    sync = torch.cuda.synchronize if dev.startswith("cuda") else (lambda: None)
+    for _ in range(2):
+        torch.mm(a, b)
+    sync()
+    best = float("inf")
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        t0 = time.perf_counter()
+        torch.mm(a, b)
+        sync()
+        best = min(best, time.perf_counter() - t0)
+    return PeakMeasurement(2.0 * size**3 / best, dtype, size, torch.get_num_threads(), dev)

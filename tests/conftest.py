@@ -1,0 +1,26 @@
+"""Shared fixtures. Tests that read ../shared (published figures, real traces) skip with a
+clear reason in a user's clone, where ../shared does not exist."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("FLOPGRID_SHARED", REPO.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """../shared beside the repository, or skip."""
+    if not (SHARED / "reference").is_dir():
+        pytest.skip(f"../shared not found at {SHARED} (published figures and traces live there; set FLOPGRID_SHARED)")
+    return SHARED
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Keep the measured CPU peak cache out of the user's cache dir."""
+    monkeypatch.setenv("FLOPGRID_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "flopgrid-cache"))
