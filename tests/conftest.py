@@ -24,3 +24,19 @@ def shared_dir() -> Path:
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Keep the measured CPU peak cache out of the user's cache dir."""
     monkeypatch.setenv("FLOPGRID_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "flopgrid-cache"))
+
+
+def run_flopgrid(*args: str, env: dict | None = None, timeout: float = 300):
+    """Run the real CLI in a subprocess (`python -m flopgrid ARGS`)."""
+    import subprocess
+    import sys
+
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "flopgrid", *args], capture_output=True, text=True,
+                          env=full_env, timeout=timeout)
+
+
+@pytest.fixture
+def cli():
+    """The CLI runner: cli('mfu', 'gpt2-124m', ...) -> CompletedProcess."""
+    return run_flopgrid

@@ -1,0 +1,5 @@
+"""`python -m flopgrid ...` runs the CLI."""
+
+from flopgrid.cli.main import main
+
+main()

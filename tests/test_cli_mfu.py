@@ -1,0 +1,94 @@
+"""`flopgrid mfu`, `peak`, `hardware`, `models` through the real CLI process."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+CONTRACT = ["params_total", "params_matmul", "model_flops_per_token", "hardware_flops_per_token",
+            "peak_flops_per_chip", "tokens_per_second", "mfu", "hfu"]
+
+
+def _bad(proc, *needles):
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, proc.stderr
+    for n in needles:
+        assert n in lines[0]
+
+
+def test_issue_example_prints_every_contract_key(cli):
+    p = cli("mfu", "llama3-405b", "--hardware", "h100", "--chips", "16384", "--tokens-per-second-per-chip", "160", "--json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert all(k in out for k in CONTRACT)
+    assert out["tokens_per_second"] == 160 * 16384
+    assert 0.40 < out["mfu"] < 0.45 and out["hfu"] == out["mfu"]
+
+
+def test_human_output_states_convention(cli):
+    p = cli("mfu", "gpt2-124m", "--hardware", "a100", "--chips", "1", "--step-time", "0.5",
+            "--global-batch-tokens", "524288", "--attention", "causal", "--recompute", "selective")
+    assert p.returncode == 0, p.stderr
+    assert "MFU" in p.stdout and "causal attention" in p.stdout and "selective recompute" in p.stdout
+
+
+def test_bad_inputs_one_line_exit_2(cli):
+    _bad(cli("mfu", "llama3-406b", "--hardware", "h100", "--chips", "8", "--tokens-per-second", "1"),
+         "unknown model", "did you mean")
+    _bad(cli("mfu", "llama3-8b", "--hardware", "h800", "--chips", "8", "--tokens-per-second", "1"),
+         "unknown hardware", "a100-80gb")
+    _bad(cli("mfu", "llama3-8b", "--hardware", "h100", "--chips", "0", "--tokens-per-second", "1"), "--chips")
+    _bad(cli("mfu", "llama3-8b", "--hardware", "h100", "--chips", "-4", "--tokens-per-second", "1"), "--chips")
+    _bad(cli("mfu", "llama3-8b", "--hardware", "h100", "--chips", "8", "--tokens-per-second", "-1"), "tokens per second")
+    _bad(cli("mfu", "llama3-8b", "--hardware", "h100", "--chips", "8"), "throughput")
+    _bad(cli("mfu", "llama3-8b", "--hardware", "h100", "--chips", "8", "--tokens-per-second", "1",
+             "--attention", "half"), "attention")
+    _bad(cli("mfu", "llama3-8b", "--hardware", "v100-sxm", "--chips", "8", "--tokens-per-second", "1"), "no bf16")
+    _bad(cli("mfu", "llama3-8b", "--hardware", "h100"), "Missing option")
+
+
+def test_malformed_spec_file(cli, tmp_path):
+    f = tmp_path / "model.json"
+    f.write_text('{"n_layers": 2, "d_model": 64')
+    _bad(cli("mfu", str(f), "--hardware", "h100", "--chips", "1", "--tokens-per-second", "1"), "not valid JSON")
+    f.write_text('{"n_layers": 2, "d_model": 64, "n_heads": 4, "vocab_size": 100}')
+    _bad(cli("mfu", str(f), "--hardware", "h100", "--chips", "1", "--tokens-per-second", "1"), "seq_len")
+    f.write_text('{"n_layers": -2, "d_model": 64, "n_heads": 4, "vocab_size": 100, "seq_len": 8}')
+    _bad(cli("mfu", str(f), "--hardware", "h100", "--chips", "1", "--tokens-per-second", "1"), "n_layers")
+
+
+def test_mfu_above_one_warns(cli):
+    p = cli("mfu", "llama3-8b", "--hardware", "h100", "--chips", "1", "--tokens-per-second", "1e6", "--json")
+    assert p.returncode == 0
+    assert json.loads(p.stdout)["mfu"] > 1
+    assert "above 100%" in p.stderr and "inconsistent" in p.stderr
+
+
+def test_cpu_peak_measure_then_mfu(cli, tmp_path):
+    pytest.importorskip("torch")
+    env = {"FLOPGRID_CACHE_DIR": str(tmp_path)}
+    p = cli("mfu", "gpt2-124m", "--hardware", "cpu", "--chips", "1", "--tokens-per-second", "10", env=env)
+    assert p.returncode == 2 and "flopgrid peak --measure" in p.stderr
+    p = cli("peak", "--measure", "--size", "256", "--seconds", "0.3", "--json", env=env)
+    assert p.returncode == 0, p.stderr
+    peak = json.loads(p.stdout)["peak_flops"]
+    assert peak > 1e8
+    p = cli("mfu", "gpt2-124m", "--hardware", "cpu", "--chips", "1", "--tokens-per-second", "10", "--dtype", "fp32",
+            "--json", env=env)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["peak_flops_per_chip"] == pytest.approx(peak)
+    assert out["mfu"] == pytest.approx(out["model_flops_per_token"] * 10 / peak)
+
+
+def test_catalog_commands(cli):
+    p = cli("hardware", "list", "--json")
+    names = {h["name"] for h in json.loads(p.stdout)["hardware"]}
+    assert {"h100-sxm", "tpu-v5p", "gaudi3"} <= names
+    p = cli("models", "show", "mixtral-8x7b", "--json")
+    out = json.loads(p.stdout)
+    assert out["params_active"] < out["params_total"]
+    _bad(cli("hardware", "show", "nope"), "unknown hardware")
