@@ -39,7 +39,9 @@ def _register() -> None:
     catalog_cmd.register(app)
     # perf commands (issue 3)
     # market commands (issue 4)
-    # meter commands (issue 5)
+    from flopgrid.cli import meter_cmd
+
+    meter_cmd.register(app)
     # sim commands (issue 6)
 
 

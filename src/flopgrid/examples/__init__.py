@@ -1,0 +1,1 @@
+"""Small, readable examples that run on a laptop CPU (need the `meter` extra: torch)."""

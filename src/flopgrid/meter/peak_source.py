@@ -1,0 +1,77 @@
+"""Which peak FLOP/s per chip a metered run is measured against, and where it came from.
+
+- GPU/accelerator: the catalog's dense peak for the dtype (`--hardware` or the CUDA
+  device name mapped to a catalog name). An unknown device is measured (matmul peak)
+  rather than guessed: torchtitan falls back to the A100 figure for unknown GPUs and can
+  report MFU above 100%.
+- CPU: the cached measurement of `flopgrid peak --measure`; when there is none, a quick
+  measurement now (about 1 s) which is cached too.
+
+The meter records the peak and its source in the log's `start` event, so the report
+does not depend on the machine it runs on.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+from flopgrid.catalog import get_accelerator
+from flopgrid.catalog.cpu_peak import cache_path, load_cpu_peak, save_cpu_peak
+
+# Substrings of torch.cuda.get_device_name() -> catalog name (first match wins).
+_CUDA_NAMES: tuple[tuple[str, str], ...] = (
+    ("GH200", "h200"), ("H200", "h200"), ("H100 PCIE", "h100-pcie"), ("H100 NVL", "h100-nvl"),
+    ("H100", "h100-sxm"), ("GB200", "gb200"), ("B200", "b200"), ("A100-SXM4-40GB", "a100-40gb"),
+    ("A100-PCIE-40GB", "a100-40gb"), ("A100", "a100-80gb"), ("V100", "v100-sxm"), ("L40S", "l40s"),
+    ("MI300X", "mi300x"), ("MI325X", "mi325x"), ("MI250X", "mi250x"),
+)
+
+
+@dataclass(frozen=True)
+class PeakChoice:
+    peak_flops_per_chip: float
+    hardware: str
+    source: str
+
+
+def catalog_name_for_cuda(device_name: str) -> str | None:
+    """The catalog name of a CUDA device name, or None when unknown."""
+    upper = device_name.upper()
+    return next((name for key, name in _CUDA_NAMES if key in upper), None)
+
+
+def cpu_peak(dtype: str = "fp32", measure_seconds: float = 1.0) -> PeakChoice:
+    """The cached measured CPU peak for `dtype`, measured now (and cached) if missing."""
+    record = load_cpu_peak() or {}
+    value = record.get("peak_flops", {}).get(dtype)
+    if value:
+        return PeakChoice(float(value), "cpu", f"cached `flopgrid peak --measure` ({cache_path()})")
+    from flopgrid.meter.peak import measure_matmul_peak
+
+    m = measure_matmul_peak(dtype, size=1024, seconds=measure_seconds, device="cpu")
+    save_cpu_peak({dtype: m.flops_per_s}, {"threads": m.threads, "size": m.size})
+    return PeakChoice(m.flops_per_s, "cpu", f"measured now ({measure_seconds:g} s, {m.threads} threads), cached in {cache_path()}")
+
+
+def resolve_peak(device: str, dtype: str = "fp32", hardware: str | None = None, peak_flops_per_chip: float | None = None) -> PeakChoice:
+    """The peak a run on `device` ('cpu', 'cuda', 'cuda:1') is measured against."""
+    if peak_flops_per_chip is not None:
+        return PeakChoice(float(peak_flops_per_chip), hardware or device, "given")
+    if hardware and hardware != "cpu":
+        acc = get_accelerator(hardware)
+        return PeakChoice(acc.peak(dtype), acc.name, f"catalog {acc.name} dense {dtype}")
+    if device.startswith("cuda"):
+        import torch
+
+        name = torch.cuda.get_device_name(torch.device(device))
+        catalog = catalog_name_for_cuda(name)
+        if catalog:
+            acc = get_accelerator(catalog)
+            return PeakChoice(acc.peak(dtype), acc.name, f"catalog {acc.name} dense {dtype} (device {name!r})")
+        from flopgrid.meter.peak import measure_matmul_peak
+
+        warnings.warn(f"GPU {name!r} is not in the catalog: measuring its matmul peak instead", stacklevel=2)
+        m = measure_matmul_peak(dtype, seconds=1.0, device=device)
+        return PeakChoice(m.flops_per_s, name, f"measured matmul peak of {name!r}")
+    return cpu_peak(dtype)
