@@ -1,0 +1,138 @@
+"""HiGHS (highspy) solves of a `MarketModel`: the MILP and the fixed-integer LP.
+
+The fixed-integer LP follows O'Neill, Sotkiewicz, Hobbs, Rothkopf & Stewart (2005),
+"Efficient market-clearing prices in markets with nonconvexities" (EJOR 164): fix every
+binary at its MILP value, re-solve the LP, and read prices from the duals of the capacity
+rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from flopgrid.market.model_build import MarketModel
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """HiGHS prints a banner on fd 1 when constructed; keep stdout clean for --json."""
+    try:
+        fd = os.dup(1)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            try:
+                yield
+            finally:
+                os.dup2(fd, 1)
+    finally:
+        os.close(fd)
+
+
+def new_highs():
+    import highspy
+
+    with _quiet_stdout():
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+@dataclass
+class SolveOutcome:
+    """What a solver returned. `status`: optimal | time_limit | no_solution | error."""
+
+    status: str
+    col_value: np.ndarray | None
+    objective: float | None  # min -welfare
+    gap: float | None
+    seconds: float
+    message: str = ""
+
+
+def _lp(model: MarketModel, integer: bool, col_lower=None, col_upper=None):
+    import highspy
+
+    lp = highspy.HighsLp()
+    lp.num_col_ = model.n_cols
+    lp.num_row_ = model.n_rows
+    lp.col_cost_ = model.col_cost
+    lp.col_lower_ = model.col_lower if col_lower is None else col_lower
+    lp.col_upper_ = model.col_upper if col_upper is None else col_upper
+    lp.row_lower_ = model.row_lower
+    lp.row_upper_ = model.row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = model.a_start
+    lp.a_matrix_.index_ = model.a_index
+    lp.a_matrix_.value_ = model.a_value
+    if integer:
+        lp.integrality_ = [highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+                           for i in model.integrality]
+    return lp
+
+
+def solve_milp(model: MarketModel, time_limit_s: float | None = None, mip_gap: float = 1e-4,
+               threads: int | None = None) -> SolveOutcome:
+    """Solve the clearing MILP with HiGHS."""
+    import highspy
+
+    t0 = time.perf_counter()
+    h = new_highs()
+    if time_limit_s is not None:
+        h.setOptionValue("time_limit", float(time_limit_s))
+    h.setOptionValue("mip_rel_gap", float(mip_gap))
+    if threads is not None:
+        h.setOptionValue("threads", int(threads))
+    st = h.passModel(_lp(model, integer=True))
+    if st == highspy.HighsStatus.kError:
+        return SolveOutcome("error", None, None, None, time.perf_counter() - t0, "HiGHS rejected the model")
+    h.run()
+    ms = h.getModelStatus()
+    info = h.getInfo()
+    has_sol = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    x = np.asarray(h.getSolution().col_value, dtype=float) if has_sol else None
+    secs = time.perf_counter() - t0
+    M = highspy.HighsModelStatus
+    if ms == M.kOptimal:
+        status = "optimal"
+    elif ms in (M.kTimeLimit, M.kIterationLimit, M.kSolutionLimit, M.kInterrupt):
+        status = "time_limit" if has_sol else "no_solution"
+    elif ms == M.kModelEmpty:
+        status, x = "optimal", np.zeros(0)
+    else:
+        return SolveOutcome("error", None, None, None, secs, f"HiGHS: {h.modelStatusToString(ms)}")
+    raw_gap = float(info.mip_gap)
+    gap = max(0.0, raw_gap) if x is not None and np.isfinite(raw_gap) and model.n_x else None
+    if status == "optimal" and gap is None:
+        gap = 0.0
+    obj = float(info.objective_function_value) if x is not None else None
+    return SolveOutcome(status, x, obj, gap, secs, h.modelStatusToString(ms))
+
+
+def fixed_lp_duals(model: MarketModel, col_value: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Row duals and primal column values of the LP with every binary fixed at `col_value`
+    (O'Neill et al. 2005). None when HiGHS fails."""
+    import highspy
+
+    lo = model.col_lower.copy()
+    up = model.col_upper.copy()
+    xfix = np.round(col_value[: model.n_x])
+    lo[: model.n_x] = xfix
+    up[: model.n_x] = xfix
+    h = new_highs()
+    h.setOptionValue("presolve", "off")  # keep the duals of every capacity row
+    if h.passModel(_lp(model, integer=False, col_lower=lo, col_upper=up)) == highspy.HighsStatus.kError:
+        return None
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    sol = h.getSolution()
+    return np.asarray(sol.row_dual, dtype=float), np.asarray(sol.col_value, dtype=float)

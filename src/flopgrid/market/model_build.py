@@ -1,0 +1,237 @@
+"""Build the clearing MILP from the order book (DESIGN.md "The market", step 2).
+
+Variables (minimise -welfare):
+- x_k in {0, 1}: candidate k = (bid, pool, gang chips, start) is cleared; cost -value_k (USD);
+- y_(p,t,j) in [0, chips_j]: chips sold from offer step j of pool p in interval t; cost
+  price_j x interval_hours (USD); steps are sorted by price, so the LP takes the cheapest
+  steps first;
+- r_(p,t) >= 0: hot-spare chips held in reserve (only when reserve.fraction > 0).
+
+Rows:
+- capacity (p, t):  sum_j y - sum_k chips_k x_k [k covers t] - r >= 0   (dual = price)
+- reserve  (p, t):  r - fraction x sum_k chips_k x_k [k covers t] >= 0   (dual = reserve price)
+- bid b:            sum_k x_k <= 1                                      (each bid at most once)
+
+Only (pool, interval) pairs some candidate covers get rows: elsewhere nothing can trade.
+Candidates whose value cannot beat the pool's cheapest step (value <= (1 + fraction) x chips x
+hours x cheapest price) are dropped: such a column can only lower welfare, so the optimum is
+unchanged (an exact reduction). The result is a plain sparse model (CSC) that HiGHS (highspy)
+and scipy.optimize.milp both accept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from flopgrid.market.orders import Scenario
+from flopgrid.market.validation import canonical_hardware
+from flopgrid.market.valuation import Valuer
+
+
+@dataclass
+class MarketModel:
+    """The MILP in column-wise sparse form plus the maps back to orders."""
+
+    n_x: int
+    cand_bid: np.ndarray  # per candidate: bid index
+    cand_pool: np.ndarray  # pool index
+    cand_chips: np.ndarray  # gang size
+    cand_start: np.ndarray  # first interval
+    cand_len: np.ndarray  # intervals
+    cand_value_usd: np.ndarray  # value over the whole allocation (USD)
+    cap_rows: dict[tuple[int, int], int]  # (pool, interval) -> row
+    res_rows: dict[tuple[int, int], int]
+    y_cols: list[tuple[int, int, int]]  # (pool, interval, step) per y column, after the x columns
+    r_cols: list[tuple[int, int]]
+    col_cost: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    a_start: np.ndarray
+    a_index: np.ndarray
+    a_value: np.ndarray
+    integrality: np.ndarray  # 1 for x columns, 0 otherwise
+    interval_hours: float
+    reserve_fraction: float
+    no_candidate_reason: dict[int, str] = field(default_factory=dict)  # bid index -> why it has no column
+
+    @property
+    def n_cols(self) -> int:
+        return len(self.col_cost)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.row_lower)
+
+    def welfare_usd(self, col_value: np.ndarray) -> float:
+        return float(-self.col_cost @ col_value)
+
+
+def _pool_window(pool, horizon_intervals: int) -> tuple[int, int]:
+    """[first, end) intervals a pool is available."""
+    if pool.available is None:
+        return 0, horizon_intervals
+    return pool.available[0], pool.available[1] + 1
+
+
+def enumerate_candidates(scenario: Scenario, valuer: Valuer, max_pools_per_bid: int | None = None):
+    """Feasible (bid, pool, gang, start, value) tuples and, per bid without any, the reason.
+
+    `max_pools_per_bid` (default None = exact) keeps, per (bid, gang), only the pools with the
+    largest margin over their cheapest offer: a heuristic for very large markets that may
+    lose welfare; the benchmark reports when it is used.
+    """
+    T = scenario.horizon.intervals
+    h = scenario.horizon.interval_hours
+    f = scenario.reserve.fraction
+    pools = scenario.pools
+    pool_hw = [canonical_hardware(p.hardware) for p in pools]
+    pool_min_price = [min(s.price_per_chip_hour for s in p.offer) for p in pools]
+    pool_win = [_pool_window(p, T) for p in pools]
+    by_hw: dict[str, list[int]] = {}
+    for i, hw in enumerate(pool_hw):
+        by_hw.setdefault(hw, []).append(i)
+    rows: list[tuple[int, int, int, int, float]] = []
+    reasons: dict[int, str] = {}
+    for bi, bid in enumerate(scenario.bids):
+        hws = [canonical_hardware(x) for x in bid.hardware] if bid.hardware else list(by_hw)
+        regions = set(bid.region) if bid.region else None
+        es, le = bid.window
+        L = bid.intervals
+        found_pool = fit_gang = in_window = False
+        per_gang: dict[int, list[tuple[float, int, list[int], float]]] = {}
+        for hw in hws:
+            for pi in by_hw.get(hw, ()):
+                pool = pools[pi]
+                if regions is not None and pool.region not in regions:
+                    continue
+                found_pool = True
+                first, end = pool_win[pi]
+                starts = list(range(max(es, first), min(le, end) - L + 1))
+                if not starts:
+                    continue
+                in_window = True
+                for g in bid.chips:
+                    if g > pool.island_chips or g * (1.0 + f) > pool.offered_chips + 1e-9:
+                        continue
+                    fit_gang = True
+                    v = valuer.value_per_interval_usd(bid, pool, g)
+                    margin = v - (1.0 + f) * g * h * pool_min_price[pi]
+                    if margin <= 1e-9 * max(1.0, abs(v)):
+                        continue
+                    per_gang.setdefault(g, []).append((margin, pi, starts, v))
+        n_before = len(rows)
+        for g, opts in per_gang.items():
+            if max_pools_per_bid is not None and len(opts) > max_pools_per_bid:
+                opts = sorted(opts, key=lambda o: -o[0])[:max_pools_per_bid]
+            for _m, pi, starts, v in opts:
+                for s in starts:
+                    rows.append((bi, pi, g, s, v * L))
+        if len(rows) == n_before:
+            if not found_pool:
+                reasons[bi] = "no pool with an allowed hardware and region"
+            elif not in_window:
+                reasons[bi] = "no pool available inside the bid's window"
+            elif not fit_gang:
+                reasons[bi] = "no allowed gang size fits a pool's island and offered chips"
+            else:
+                reasons[bi] = "bid value below every eligible pool's cheapest offer"
+    return rows, reasons
+
+
+def build_model(scenario: Scenario, valuer: Valuer | None = None, max_pools_per_bid: int | None = None) -> MarketModel:
+    """The clearing MILP of `scenario` (see the module docstring)."""
+    h = scenario.horizon.interval_hours
+    f = scenario.reserve.fraction
+    valuer = valuer or Valuer(h)
+    cands, reasons = enumerate_candidates(scenario, valuer, max_pools_per_bid)
+    n_x = len(cands)
+    arr = np.array(cands, dtype=float).reshape(n_x, 5)
+    cb, cp, cg, cs = (arr[:, i].astype(np.int64) for i in range(4))
+    cv = arr[:, 4].copy()
+    cl = np.array([scenario.bids[b].intervals for b in cb], dtype=np.int64) if n_x else np.zeros(0, np.int64)
+
+    # (pool, interval) pairs covered by some candidate -> capacity (and reserve) rows
+    covered: set[tuple[int, int]] = set()
+    for p, s, L in zip(cp.tolist(), cs.tolist(), cl.tolist()):
+        for t in range(s, s + L):
+            covered.add((p, t))
+    pt = sorted(covered)
+    cap_rows = {k: i for i, k in enumerate(pt)}
+    res_rows = {k: len(pt) + i for i, k in enumerate(pt)} if f > 0 else {}
+    n_pt_rows = len(pt) * (2 if f > 0 else 1)
+    multi = [b for b, n in zip(*np.unique(cb, return_counts=True)) if n > 1] if n_x else []
+    bid_rows = {int(b): n_pt_rows + i for i, b in enumerate(multi)}
+    n_rows = n_pt_rows + len(bid_rows)
+
+    # x columns, vectorised: one capacity (and reserve) entry per covered interval + bid row
+    T = scenario.horizon.intervals
+    P = len(scenario.pools)
+    cap_idx = np.full((max(P, 1), max(T, 1)), -1, dtype=np.int64)
+    for (p, t), r in cap_rows.items():
+        cap_idx[p, t] = r
+    lens = cl
+    total = int(lens.sum())
+    col = np.repeat(np.arange(n_x), lens)
+    offs = np.concatenate([[0], np.cumsum(lens)[:-1]]) if n_x else np.zeros(0, np.int64)
+    t_of = cs[col] + (np.arange(total) - offs[col]) if n_x else np.zeros(0, np.int64)
+    rows_c = cap_idx[cp[col], t_of] if n_x else np.zeros(0, np.int64)
+    ent_col = [col]
+    ent_row = [rows_c]
+    ent_val = [-cg[col].astype(float)]
+    if f > 0:
+        ent_col.append(col)
+        ent_row.append(rows_c + len(pt))
+        ent_val.append(-f * cg[col].astype(float))
+    if bid_rows:
+        has = np.array([b in bid_rows for b in cb.tolist()], dtype=bool)
+        ent_col.append(np.nonzero(has)[0])
+        ent_row.append(np.array([bid_rows[b] for b in cb[has].tolist()], dtype=np.int64))
+        ent_val.append(np.ones(int(has.sum())))
+
+    # y (offer steps) and r (reserve) columns
+    y_cols: list[tuple[int, int, int]] = []
+    y_cost: list[float] = []
+    y_ub: list[float] = []
+    for (p, t) in pt:
+        for j, step in enumerate(scenario.pools[p].offer):
+            y_cols.append((p, t, j))
+            y_cost.append(step.price_per_chip_hour * h)
+            y_ub.append(float(step.chips))
+    n_y = len(y_cols)
+    y_idx = n_x + np.arange(n_y)
+    ent_col.append(y_idx)
+    ent_row.append(np.array([cap_rows[(p, t)] for p, t, _ in y_cols], dtype=np.int64))
+    ent_val.append(np.ones(n_y))
+    r_cols = list(pt) if f > 0 else []
+    n_r = len(r_cols)
+    if n_r:
+        r_idx = n_x + n_y + np.arange(n_r)
+        ent_col += [r_idx, r_idx]
+        ent_row += [np.array([cap_rows[k] for k in r_cols], dtype=np.int64), np.array([res_rows[k] for k in r_cols], dtype=np.int64)]
+        ent_val += [-np.ones(n_r), np.ones(n_r)]
+
+    n_cols = n_x + n_y + n_r
+    ec = np.concatenate(ent_col).astype(np.int64) if ent_col else np.zeros(0, np.int64)
+    er = np.concatenate(ent_row).astype(np.int64)
+    ev = np.concatenate(ent_val).astype(float)
+    order = np.lexsort((er, ec))
+    ec, er, ev = ec[order], er[order], ev[order]
+    a_start = np.searchsorted(ec, np.arange(n_cols + 1)).astype(np.int64)
+
+    col_cost = np.concatenate([-cv, np.array(y_cost), np.zeros(n_r)])
+    col_lower = np.zeros(n_cols)
+    col_upper = np.concatenate([np.ones(n_x), np.array(y_ub), np.full(n_r, np.inf)])
+    row_lower = np.concatenate([np.zeros(n_pt_rows), np.full(len(bid_rows), -np.inf)])
+    row_upper = np.concatenate([np.full(n_pt_rows, np.inf), np.ones(len(bid_rows))])
+    integrality = np.concatenate([np.ones(n_x, np.int8), np.zeros(n_y + n_r, np.int8)])
+    return MarketModel(
+        n_x=n_x, cand_bid=cb, cand_pool=cp, cand_chips=cg, cand_start=cs, cand_len=cl, cand_value_usd=cv,
+        cap_rows=cap_rows, res_rows=res_rows, y_cols=y_cols, r_cols=r_cols, col_cost=col_cost,
+        col_lower=col_lower, col_upper=col_upper, row_lower=row_lower, row_upper=row_upper,
+        a_start=a_start, a_index=er, a_value=ev, integrality=integrality, interval_hours=h,
+        reserve_fraction=f, no_candidate_reason=reasons,
+    )
