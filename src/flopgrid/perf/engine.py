@@ -1,0 +1,291 @@
+"""The vectorised performance model: step time, components and memory of many plans at once.
+
+One call evaluates an array of plans (numpy, one entry per plan), so `predict` (one plan)
+and the planner (tens of thousands) share every formula.
+
+Per layer and micro-batch, on the slowest pipeline stage:
+- GEMMs (every weight of `flopgrid.flops.weight_matrices`, tensor-parallel split as
+  Megatron-LM does) at a size-dependent efficiency `Calibration.gemm_eff_max * x/(x+x0)`
+  (x the smallest GEMM dimension after sharding); backward = 2 x forward.
+- attention core: FlashAttention (causal blocks skipped, `flash_eff` of peak), or the
+  unfused Megatron path: batched GEMMs at the roofline plus softmax / dropout over the
+  T x T scores at HBM bandwidth (Korthikanti et al. 2022 §4.1 byte counts).
+- memory-bound ops (norms, bias-dropout-add, GeLU/SwiGLU, MoE permutation) at HBM
+  bandwidth; with sequence parallelism the norm/dropout regions split over tp.
+- tensor-parallel all-reduce (or reduce-scatter + all-gather with sequence parallelism,
+  the same bytes), 2 forward + 2 backward per layer (Korthikanti et al. 2022 §4.2.2);
+  context-parallel ring exchange of K/V overlapped with attention; expert-parallel
+  all-to-all, dispatch + combine, forward and backward.
+- recompute: `selective` re-runs the attention core forward, `full` the whole layer
+  forward including its tp communication (Korthikanti et al. 2022 §5).
+Pipeline (Narayanan et al. 2021 §2.2): step = (m + (p-1)/v) * t_stage with m micro-batches,
+v interleaved chunks; uneven stages give the first and last stages fewer layers and the
+step follows the slowest stage (the last also runs the output head). Then the exposed
+data-parallel gradient reduction, FSDP gathers (prefetched, hidden behind compute up to
+its length), and the optimizer update at HBM bandwidth.
+
+Placement follows Megatron-Core's default rank order tp-cp-ep-dp-pp (tp innermost):
+tp inside a node, then cp, ep, dp, with pp outermost.
+
+Memory per chip (first and last stage, the larger): 16 bytes per parameter of mixed-
+precision Adam (2 weight + 2 gradient + 12 optimizer, Rajbhandari et al. 2020) with ZeRO
+sharding over dp*cp (experts over dp*cp/ep); activations per Korthikanti et al. 2022
+eq. 1-6 generalised to GQA / SwiGLU / MoE, divided by tp (and, with sequence
+parallelism, all of it), times the micro-batches in flight on the first stage (p for 1F1B,
+times 1 + (p-1)/(p v) interleaved); plus the stated workspace and fragmentation allowance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from flopgrid.perf.constants import Calibration
+from flopgrid.perf.fabric import Fabric, all_gather_s, all_reduce_s, all_to_all_s, members_per_domain, p2p_s
+from flopgrid.perf.plan import RECOMPUTE_CHOICES, RECOMPUTE_CODE, Plan
+from flopgrid.perf.shape import COLUMN, ROW, Gemm, ModelShape
+
+BREAKDOWN_KEYS: tuple[str, ...] = (
+    "gemm", "attention", "elementwise", "recompute", "tp_comm", "cp_comm", "ep_comm", "pp_comm", "head",
+    "pipeline_bubble", "dp_comm", "fsdp_comm", "optimizer",
+)
+MEMORY_KEYS: tuple[str, ...] = ("weights", "gradients", "optimizer", "activations", "allowance")
+ADAM_UPDATE_BYTES_PER_PARAM = 30.0  # read fp32 param, m, v, grad (16); write param, m, v (12) + bf16 copy (2)
+
+
+@dataclass(frozen=True)
+class PlanArrays:
+    """A batch of plans as integer numpy arrays (rc: 0 none, 1 selective, 2 full)."""
+
+    tp: np.ndarray
+    pp: np.ndarray
+    dp: np.ndarray
+    cp: np.ndarray
+    ep: np.ndarray
+    mb: np.ndarray
+    v: np.ndarray
+    rc: np.ndarray
+    zero: np.ndarray
+    sp: np.ndarray
+
+    @staticmethod
+    def of(plans: list[Plan]) -> "PlanArrays":
+        cols = zip(*[(p.tp, p.pp, p.dp, p.cp, p.ep, p.micro_batch, p.interleave, RECOMPUTE_CODE[p.recompute],
+                      p.zero, int(p.sequence_parallel)) for p in plans])
+        return PlanArrays(*[np.array(c, dtype=np.int64) for c in cols])
+
+    def __len__(self) -> int:
+        return len(self.tp)
+
+    def take(self, idx: np.ndarray) -> "PlanArrays":
+        return PlanArrays(*[getattr(self, f)[idx] for f in self.__dataclass_fields__])
+
+    def plan(self, i: int) -> Plan:
+        return Plan(tp=int(self.tp[i]), pp=int(self.pp[i]), dp=int(self.dp[i]), cp=int(self.cp[i]),
+                    ep=int(self.ep[i]), micro_batch=int(self.mb[i]), interleave=int(self.v[i]),
+                    recompute=RECOMPUTE_CHOICES[int(self.rc[i])], zero=int(self.zero[i]),
+                    sequence_parallel=bool(self.sp[i]))
+
+
+def _gemm_time(gemms: tuple[Gemm, ...], tokens, tp, ep, fab: Fabric, cal: Calibration):
+    """Forward seconds of a list of weight GEMMs for `tokens` tokens on one chip."""
+    total = 0.0
+    for g in gemms:
+        k = g.k / tp if g.split == ROW else float(g.k)
+        n = g.n / tp if g.split == COLUMN else float(g.n)
+        if g.expert:  # each local expert sees the tokens of its ep ranks routed to it
+            rows = tokens * g.active * ep / g.copies
+            count = g.copies / ep
+        else:
+            rows, count = tokens, float(g.active)
+        x = np.minimum(np.minimum(rows, k), n)
+        eff = cal.gemm_eff_max * x / (x + cal.gemm_half_dim_elems)
+        total = total + count * 2.0 * rows * k * n / (fab.peak_flops * eff)
+    return total
+
+
+def evaluate(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Calibration,
+             flash_attention: bool = True) -> dict[str, np.ndarray]:
+    """Step time (s), breakdown (s), memory (bytes) and derived figures for every plan in P."""
+    f = float
+    tp, pp, dp, cp, ep = (P.tp.astype(f), P.pp.astype(f), P.dp.astype(f), P.cp.astype(f), P.ep.astype(f))
+    mb, v, rc, sp = P.mb.astype(f), P.v.astype(f), P.rc, P.sp.astype(bool)
+    h, s, L, V = f(shape.d_model), f(shape.seq_len), shape.n_layers, f(shape.vocab_size)
+    el = fab.elem_bytes
+    hbm = fab.hbm_bytes_per_s * cal.hbm_eff
+    wm = shape.n_moe_layers / L
+    wd = 1.0 - wm
+    sp_div = np.where(sp, tp, 1.0)
+
+    M = mb * s / cp  # tokens per chip per micro-batch
+    m = seqs / (dp * mb)  # micro-batches per step per pipeline
+
+    # --- compute per layer (forward) ------------------------------------------------
+    gemm_f = _gemm_time(shape.attn_gemms, M, tp, ep, fab, cal)
+    if wd:
+        gemm_f = gemm_f + wd * _gemm_time(shape.dense_ffn_gemms, M, tp, ep, fab, cal)
+    if wm:
+        gemm_f = gemm_f + wm * _gemm_time(shape.moe_gemms, M, tp, ep, fab, cal)
+
+    scores = shape.n_heads / tp * M * s  # score elements per chip per micro-batch
+    core_flops = 2.0 * scores * (shape.d_qk + shape.d_v)
+    if flash_attention:
+        core_f = 0.5 * core_flops / (fab.peak_flops * cal.flash_eff)  # causal blocks skipped
+        core_b = cal.flash_bwd_over_fwd * core_f
+    else:
+        batched = np.maximum(core_flops / (fab.peak_flops * cal.gemm_eff_max), 2 * el * scores / hbm)
+        core_f = batched + scores * (4 * el + 1) / hbm  # fused softmax r/w + dropout r/w + mask
+        core_b = 2 * batched + scores * (5 * el + 1) / hbm
+
+    norm_bytes = 10.0 * h * el + 2.0 * h  # 2 norms r/w + 2 bias-dropout-add (3 r/w + 1-byte mask)
+    elem_tok = norm_bytes / sp_div
+    if wd:
+        elem_tok = elem_tok + wd * (shape.ffn_act_width + shape.ffn_width) * el / tp
+    if wm:
+        elem_tok = elem_tok + wm * ((shape.moe_act_width + shape.moe_width) * el / tp
+                                    + 4.0 * shape.moe_top_k * h * el / tp)
+    elem_f = M * elem_tok / hbm
+
+    # --- communication per layer -----------------------------------------------------
+    ones = np.ones_like(tp)
+    t_ar = all_reduce_s(M * h * el, tp, ones, fab, cal.link_eff)
+    tp_f = 2.0 * t_ar
+    tp_b = 2.0 * t_ar
+    cp_cross = members_per_domain(P.cp, P.tp, fab.domain) < P.cp
+    cp_step = p2p_s(M * 2.0 * shape.kv_width / np.minimum(tp, shape.n_kv_heads) * el, cp_cross, fab, cal.link_eff)
+    cp_t = np.where(cp > 1, (cp - 1) * cp_step, 0.0)
+    cp_f = np.maximum(cp_t - core_f, 0.0)
+    cp_b = np.maximum(2.0 * cp_t - core_b, 0.0)
+    if wm:
+        a2a = all_to_all_s(M / tp * shape.moe_top_k * h * el, ep, tp * cp, fab, cal.link_eff)
+        ep_l = wm * 4.0 * a2a
+        ep_f = wm * 2.0 * a2a
+    else:
+        ep_l = ep_f = 0.0 * tp
+
+    recompute = np.where(rc == 2, gemm_f + core_f + elem_f + tp_f + cp_f + ep_f, np.where(rc == 1, core_f, 0.0))
+    layer = {
+        "gemm": 3.0 * gemm_f,
+        "attention": core_f + core_b,
+        "elementwise": 3.0 * elem_f,
+        "recompute": recompute,
+        "tp_comm": tp_f + tp_b,
+        "cp_comm": cp_f + cp_b,
+        "ep_comm": ep_l,
+    }
+    t_layer = sum(layer.values())
+    layer_bwd = 2.0 * gemm_f + core_b + 2.0 * elem_f + tp_b + cp_b + ep_l / 2.0 + recompute
+
+    # --- output head (last stage) -----------------------------------------------------
+    vt = V / tp
+    x = np.minimum(np.minimum(M, h), vt)
+    head_f = 2.0 * M * h * vt / (fab.peak_flops * cal.gemm_eff_max * x / (x + cal.gemm_half_dim_elems))
+    head = 3.0 * head_f + M * vt * 16.0 / hbm  # fp32 logits, softmax cross-entropy fwd + bwd
+
+    # --- pipeline stages --------------------------------------------------------------
+    even = (L % P.pp == 0) | (P.v > 1)
+    n_mid = -(-L // P.pp)
+    rem = L - (P.pp - 2) * n_mid
+    first = np.where(even, L // P.pp, -(-rem // 2))
+    last = np.where(even, L // P.pp, rem - -(-rem // 2))
+    first = np.where(P.pp == 1, L, first)
+    last = np.where(P.pp == 1, L, last)
+    mid = np.where(P.pp > 2, n_mid, 0)
+    t_first = first * t_layer + np.where(P.pp == 1, head, 0.0)
+    t_last = last * t_layer + head
+    t_mid = mid * t_layer
+    slow_layers = np.where(t_last >= np.maximum(t_first, t_mid), last, np.where(t_first >= t_mid, first, mid)).astype(f)
+    slow_head = np.where((t_last >= np.maximum(t_first, t_mid)) | (P.pp == 1), 1.0, 0.0)
+    t_stage = slow_layers * t_layer + slow_head * head
+
+    pp_cross = members_per_domain(P.pp, P.tp * P.cp * P.dp, fab.domain) < 2
+    p2p = np.where(pp > 1, 2.0 * v * p2p_s(M * h * el / tp, pp_cross, fab, cal.link_eff), 0.0)
+    t_mb = t_stage + p2p
+    bubble = (pp - 1.0) / v * t_mb
+
+    # --- parameters per chip and data-parallel traffic ----------------------------------
+    lp_dense = (shape.attn_params + wd * shape.dense_ffn_params + wm * shape.moe_shared_params) / tp
+    lp_expert = wm * shape.moe_expert_params / (tp * ep)
+    emb = V * h / tp
+    n_emb_first = np.where((P.pp == 1) & (not shape.tied_embeddings), 2.0, 1.0)
+    n_max = np.maximum(np.maximum(first, last), mid).astype(f)
+    D_big = n_max * lp_dense + n_emb_first * emb
+    E_big = n_max * lp_expert
+    shard_d = dp * cp
+    shard_e = dp * cp / ep
+    t_dp_full = (all_reduce_s(D_big * el, shard_d, tp, fab, cal.link_eff)
+                 + all_reduce_s(E_big * el, shard_e, tp * cp * ep, fab, cal.link_eff))
+    zero = P.zero
+    bwd_last = slow_layers * layer_bwd
+    dp_exposed = np.where(zero < 3, np.maximum(t_dp_full - cal.dp_overlap * bwd_last, 0.0), 0.0)
+    fsdp_mb = 1.5 * t_dp_full  # all-gather fwd + all-gather bwd + reduce-scatter, every micro-batch
+    fsdp = np.where(zero == 3, m * np.maximum(fsdp_mb - t_stage, 0.0), 0.0)
+    opt_shard = np.where(zero >= 1, 1.0, 0.0)
+    opt_params = D_big / np.where(opt_shard > 0, shard_d, 1.0) + E_big / np.where(opt_shard > 0, shard_e, 1.0)
+    optimizer = opt_params * ADAM_UPDATE_BYTES_PER_PARAM / hbm
+
+    step = m * t_mb + bubble + dp_exposed + fsdp + optimizer
+    share = m * slow_layers
+    breakdown = {k: share * val for k, val in layer.items()}
+    breakdown["head"] = m * slow_head * head
+    breakdown["pp_comm"] = m * p2p
+    breakdown["pipeline_bubble"] = bubble
+    breakdown["dp_comm"] = dp_exposed
+    breakdown["fsdp_comm"] = fsdp
+    breakdown["optimizer"] = optimizer
+
+    # --- memory per chip ---------------------------------------------------------------
+    mem_first = _memory(shape, P, tp, pp, v, m, M, sp_div, el, first, lp_dense, lp_expert,
+                        n_emb_first * emb, shard_d, shard_e, wd, wm, flash_attention, is_last=(P.pp == 1))
+    mem_last = _memory(shape, P, tp, pp, v, m, M, sp_div, el, last, lp_dense, lp_expert,
+                       emb, shard_d, shard_e, wd, wm, flash_attention, is_last=True)
+    use_first = mem_first["total"] >= mem_last["total"]
+    memory = {k: np.where(use_first, mem_first[k], mem_last[k]) for k in (*MEMORY_KEYS, "total")}
+    memory["allowance"] = cal.workspace_bytes + cal.fragmentation * memory["total"]
+    total = memory["total"] + memory["allowance"]
+
+    tokens_per_s = seqs * s / step
+    chips = tp * pp * dp * cp
+    return {
+        "step_time_s": step,
+        "tokens_per_second": tokens_per_s,
+        "mfu": tokens_per_s * shape.model_flops_per_token / (chips * fab.peak_flops),
+        "hfu": tokens_per_s * np.asarray(shape.hardware_flops_per_token)[rc] / (chips * fab.peak_flops),
+        "memory_bytes": total,
+        "fits": total <= fab.hbm_bytes,
+        "micro_batches": m,
+        **{f"t_{k}": breakdown[k] for k in BREAKDOWN_KEYS},
+        **{f"mem_{k}": memory[k] for k in MEMORY_KEYS},
+    }
+
+
+def _memory(shape: ModelShape, P: PlanArrays, tp, pp, v, m, M, sp_div, el, layers, lp_dense, lp_expert, emb,
+            shard_d, shard_e, wd, wm, flash_attention: bool, is_last) -> dict[str, np.ndarray]:
+    """Bytes per chip on one stage holding `layers` layers (+ `emb` embedding params)."""
+    h, s = float(shape.d_model), float(shape.seq_len)
+    D = layers * lp_dense + emb
+    E = layers * lp_expert
+    zero = P.zero
+    sharded = D / shard_d + E / shard_e
+    weights = np.where(zero == 3, 2.0 * sharded + 2.0 * 2.0 * (lp_dense + lp_expert), 2.0 * (D + E))
+    grads = np.where(zero >= 2, 2.0 * sharded, 2.0 * (D + E))
+    optim = np.where(zero >= 1, 12.0 * sharded, 12.0 * (D + E))
+
+    # Korthikanti et al. 2022 eq. 1-2, per token per layer (bytes), generalised
+    rep = (4.0 * h * el + 2.0 * h) / sp_div  # norm inputs, QKV/MLP inputs, 2 dropout masks
+    attn = shape.attn_act_width * el / tp
+    softmax = 0.0 if flash_attention else shape.n_heads * s * (2 * el + 1) / tp
+    ffn = wd * (shape.ffn_act_width + shape.ffn_width) * el / tp
+    if wm:
+        ffn = ffn + wm * ((shape.moe_act_width + shape.moe_width) * el + shape.moe_top_k * h * el) / tp
+    rc = P.rc
+    full_layer = rep + attn + softmax + ffn
+    per_layer = np.where(rc == 2, h * el / sp_div, np.where(rc == 1, rep + attn + ffn, full_layer))
+    in_flight = np.where(P.pp > 1, np.minimum(pp, m) * np.where(P.v > 1, 1.0 + (pp - 1.0) / (pp * v), 1.0), 1.0)
+    in_flight = np.where(is_last & (P.pp > 1), 1.0, in_flight)
+    acts = M * (layers * per_layer * in_flight + np.where(rc == 2, full_layer, 0.0))
+    acts = acts + np.where(is_last, 4.0 * M * shape.vocab_size / tp, 0.0)  # fp32 logits (Korthikanti §4.3)
+    total = weights + grads + optim + acts
+    return {"weights": weights, "gradients": grads, "optimizer": optim, "activations": acts,
+            "allowance": 0.0 * total, "total": total}

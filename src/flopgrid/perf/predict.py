@@ -1,0 +1,102 @@
+"""`predict`: step time, throughput, MFU/HFU, memory and bottleneck of one plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flopgrid.catalog.cluster import Cluster
+from flopgrid.catalog.model_spec import ModelSpec
+from flopgrid.perf.constants import CALIBRATION, Calibration
+from flopgrid.perf.engine import BREAKDOWN_KEYS, MEMORY_KEYS, PlanArrays, evaluate
+from flopgrid.perf.fabric import Fabric
+from flopgrid.perf.plan import Plan, check_plan, global_batch_seqs
+from flopgrid.perf.shape import model_shape
+
+GIB = 2.0**30
+
+BOTTLENECK_WORDS: dict[str, str] = {
+    "gemm": "matrix multiplies (compute-bound: the healthy case)",
+    "attention": "attention core (scores, softmax, context)",
+    "elementwise": "memory-bound element-wise ops (norms, dropout, activations)",
+    "recompute": "activation recomputation",
+    "tp_comm": "tensor-parallel communication",
+    "cp_comm": "context-parallel ring exchange",
+    "ep_comm": "expert-parallel all-to-all",
+    "pp_comm": "pipeline point-to-point sends",
+    "head": "output head (logits and loss)",
+    "pipeline_bubble": "pipeline bubble (idle stages)",
+    "dp_comm": "data-parallel gradient reduction",
+    "fsdp_comm": "FSDP / ZeRO-3 parameter gathers",
+    "optimizer": "optimizer update",
+}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What one plan reaches (seconds, tokens/s, fractions, GiB)."""
+
+    plan: Plan
+    step_time_s: float
+    tokens_per_second: float
+    mfu: float
+    hfu: float
+    memory_gib_per_chip: float
+    fits: bool
+    hbm_gib_per_chip: float
+    micro_batches: int
+    breakdown: dict[str, float] = field(default_factory=dict)  # seconds per component, sums to the step
+    memory_breakdown_gib: dict[str, float] = field(default_factory=dict)
+    bottleneck: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "plan": self.plan.as_dict(),
+            "step_time_s": self.step_time_s,
+            "tokens_per_second": self.tokens_per_second,
+            "mfu": self.mfu,
+            "hfu": self.hfu,
+            "memory_gib_per_chip": self.memory_gib_per_chip,
+            "fits": self.fits,
+            "hbm_gib_per_chip": self.hbm_gib_per_chip,
+            "micro_batches": self.micro_batches,
+            "breakdown": dict(self.breakdown),
+            "memory_breakdown_gib": dict(self.memory_breakdown_gib),
+            "bottleneck": self.bottleneck,
+        }
+
+
+def bottleneck_of(breakdown: dict[str, float]) -> str:
+    """The largest non-GEMM component in words, or the GEMMs when they dominate."""
+    key = max(breakdown, key=lambda k: breakdown[k])
+    return BOTTLENECK_WORDS.get(key, key)
+
+
+def prediction_from(result: dict, i: int, plan: Plan, hbm_bytes: float) -> Prediction:
+    """Row `i` of an `evaluate` result as a Prediction."""
+    breakdown = {k: float(result[f"t_{k}"][i]) for k in BREAKDOWN_KEYS}
+    return Prediction(
+        plan=plan,
+        step_time_s=float(result["step_time_s"][i]),
+        tokens_per_second=float(result["tokens_per_second"][i]),
+        mfu=float(result["mfu"][i]),
+        hfu=float(result["hfu"][i]),
+        memory_gib_per_chip=float(result["memory_bytes"][i]) / GIB,
+        fits=bool(result["fits"][i]),
+        hbm_gib_per_chip=hbm_bytes / GIB,
+        micro_batches=int(round(float(result["micro_batches"][i]))),
+        breakdown=breakdown,
+        memory_breakdown_gib={k: float(result[f"mem_{k}"][i]) / GIB for k in MEMORY_KEYS},
+        bottleneck=bottleneck_of(breakdown),
+    )
+
+
+def predict(model: ModelSpec, cluster: Cluster, chips: int, plan: Plan, global_batch_tokens: int,
+            dtype: str = "bf16", flash_attention: bool = True, calibration: Calibration = CALIBRATION) -> Prediction:
+    """Predict one plan. Raises UserInputError when the plan breaks a constraint (tp*pp*dp*cp
+    != chips, tp not dividing heads, batch not divisible, ...); a plan that does not fit
+    in memory is a valid answer with `fits=False`."""
+    check_plan(model, chips, plan, global_batch_tokens)
+    fab = Fabric.of(cluster, dtype)
+    result = evaluate(model_shape(model), fab, PlanArrays.of([plan]), global_batch_seqs(model, global_batch_tokens),
+                      calibration, flash_attention)
+    return prediction_from(result, 0, plan, fab.hbm_bytes)

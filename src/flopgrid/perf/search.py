@@ -1,0 +1,174 @@
+"""The planner: enumerate every valid plan, evaluate them all at once, keep the best.
+
+Valid plans (the same rules as `check_plan`): tp divides the heads and stays inside the
+scale-up domain (Megatron-LM places tp on NVLink); cp divides the sequence; pp <= layers,
+with uneven first/last stages allowed for the plain 1F1B schedule; interleave only when
+pp*v divides the layers and the micro-batch count divides by pp; dp*micro_batch divides
+the global batch; ep divides the experts and dp*cp; sequence parallelism only with tp > 1.
+Any field in `pins` is fixed. Plans that do not fit in HBM are pruned after the
+vectorised evaluation.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from flopgrid.catalog.cluster import Cluster
+from flopgrid.catalog.model_spec import ModelSpec
+from flopgrid.errors import NoSolutionError, UserInputError
+from flopgrid.perf.constants import CALIBRATION, Calibration
+from flopgrid.perf.engine import PlanArrays, evaluate
+from flopgrid.perf.fabric import Fabric
+from flopgrid.perf.plan import RECOMPUTE_CHOICES, RECOMPUTE_CODE, ZERO_STAGES, Plan, global_batch_seqs
+from flopgrid.perf.predict import GIB, Prediction, prediction_from
+from flopgrid.perf.shape import model_shape
+
+PLAN_FIELDS: tuple[str, ...] = ("tp", "pp", "dp", "cp", "ep", "micro_batch", "interleave", "recompute", "zero",
+                                "sequence_parallel")
+MICRO_BATCHES: tuple[int, ...] = (1, 2, 4, 8, 16)
+MAX_CP = 32
+MAX_INTERLEAVE = 16
+
+
+@dataclass(frozen=True)
+class PlanSearch:
+    """The planner's answer: the best plan, the top candidates, how many plans were
+    evaluated, and the wall seconds it took."""
+
+    best: Prediction
+    candidates: list[Prediction] = field(default_factory=list)
+    searched: int = 0
+    fitting: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "best": self.best.as_dict(),
+            "candidates": [c.as_dict() for c in self.candidates],
+            "searched": self.searched,
+            "fitting": self.fitting,
+            "seconds": self.seconds,
+        }
+
+
+def _divisors(n: int) -> list[int]:
+    small = [d for d in range(1, int(n**0.5) + 1) if n % d == 0]
+    return sorted(set(small + [n // d for d in small]))
+
+
+def _check_pins(pins: dict) -> dict:
+    unknown = set(pins) - set(PLAN_FIELDS)
+    if unknown:
+        raise UserInputError(f"unknown plan field(s) {sorted(unknown)}; allowed: {', '.join(PLAN_FIELDS)}")
+    out = {k: v for k, v in pins.items() if v is not None}
+    if "recompute" in out and out["recompute"] not in RECOMPUTE_CHOICES:
+        raise UserInputError(f"recompute {out['recompute']!r} is not one of: {', '.join(RECOMPUTE_CHOICES)}")
+    if "zero" in out and out["zero"] not in ZERO_STAGES:
+        raise UserInputError(f"zero must be one of 0, 1, 2, 3, got {out['zero']!r}")
+    for k in ("tp", "pp", "dp", "cp", "ep", "micro_batch", "interleave"):
+        if k in out and (not isinstance(out[k], int) or out[k] < 1):
+            raise UserInputError(f"{k} must be an integer >= 1, got {out[k]!r}")
+    return out
+
+
+def enumerate_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch_tokens: int,
+                    pins: dict | None = None) -> tuple[PlanArrays, str]:
+    """Every valid plan (as arrays) and, when there is none, the reason in words."""
+    pins = _check_pins(pins or {})
+    seqs = global_batch_seqs(model, global_batch_tokens)
+    L, heads, T = model.n_layers, model.n_heads, model.seq_len
+    divs = _divisors(chips)
+
+    def allowed(name: str, values):
+        return [pins[name]] if name in pins else list(values)
+
+    tps = allowed("tp", [d for d in divs if d <= cluster.scale_up_domain and heads % d == 0])
+    tps = [t for t in tps if chips % t == 0 and heads % t == 0]
+    if not tps:
+        return _empty(), f"no tp divides both chips ({chips}) and n_heads ({heads})" + (
+            "" if "tp" in pins else f" within the scale-up domain ({cluster.scale_up_domain})")
+    rows: list[tuple[int, int, int, int, int, int, int]] = []
+    reason = f"no dp*micro_batch divides the global batch of {seqs} sequences"
+    for tp in tps:
+        for cp in allowed("cp", [d for d in _divisors(chips // tp) if d <= MAX_CP]):
+            if (chips // tp) % cp or T % cp:
+                continue
+            rest = chips // (tp * cp)
+            for pp in allowed("pp", [d for d in _divisors(rest) if d <= L]):
+                if rest % pp or pp > L:
+                    continue
+                dp = rest // pp
+                if "dp" in pins and pins["dp"] != dp:
+                    continue
+                if seqs % dp:
+                    continue
+                uneven_ok = pp <= 2 or L - (pp - 2) * -(-L // pp) >= 2
+                if model.moe is None:
+                    eps = [1]
+                else:
+                    eps = [e for e in _divisors(dp * cp) if model.moe.n_experts % e == 0]
+                eps = [e for e in allowed("ep", eps) if e in eps]
+                for mb in allowed("micro_batch", MICRO_BATCHES):
+                    if seqs % (dp * mb):
+                        continue
+                    m = seqs // (dp * mb)
+                    vs = [1] if pp == 1 else [v for v in range(1, MAX_INTERLEAVE + 1) if L % (pp * v) == 0]
+                    vs = [v for v in allowed("interleave", vs) if v in vs and (v == 1 or m % pp == 0)]
+                    if not uneven_ok:
+                        vs = [v for v in vs if v > 1]
+                    for v in vs:
+                        for ep in eps:
+                            rows.append((tp, pp, dp, cp, ep, mb, v))
+    if not rows:
+        return _empty(), reason if "tp" not in pins else reason + f" with the pinned plan fields {pins}"
+    base = np.array(rows, dtype=np.int64)
+    rcs = [RECOMPUTE_CODE[pins["recompute"]]] if "recompute" in pins else [0, 1, 2]
+    zeros = [pins["zero"]] if "zero" in pins else list(ZERO_STAGES)
+    sps = [int(bool(pins["sequence_parallel"]))] if "sequence_parallel" in pins else [0, 1]
+    extra = np.array([(r, z, s) for r in rcs for z in zeros for s in sps], dtype=np.int64)
+    grid_base = np.repeat(base, len(extra), axis=0)
+    grid_extra = np.tile(extra, (len(base), 1))
+    keep = ~((grid_extra[:, 2] == 1) & (grid_base[:, 0] == 1)) | ("sequence_parallel" in pins)
+    grid_base, grid_extra = grid_base[keep], grid_extra[keep]
+    arrays = PlanArrays(tp=grid_base[:, 0], pp=grid_base[:, 1], dp=grid_base[:, 2], cp=grid_base[:, 3],
+                        ep=grid_base[:, 4], mb=grid_base[:, 5], v=grid_base[:, 6], rc=grid_extra[:, 0],
+                        zero=grid_extra[:, 1], sp=grid_extra[:, 2])
+    return arrays, ""
+
+
+def _empty() -> PlanArrays:
+    z = np.zeros(0, dtype=np.int64)
+    return PlanArrays(z, z, z, z, z, z, z, z, z, z)
+
+
+def search_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch_tokens: int, pins: dict | None = None,
+                 top_k: int = 5, dtype: str = "bf16", flash_attention: bool = True,
+                 calibration: Calibration = CALIBRATION) -> PlanSearch:
+    """Search every valid plan; the `top_k` fastest that fit, best first.
+
+    Raises NoSolutionError (with the reason) when no valid plan exists or none fits."""
+    started = time.perf_counter()
+    if chips < 1:
+        raise UserInputError(f"chips must be >= 1, got {chips}")
+    if top_k < 1:
+        raise UserInputError(f"top_k must be >= 1, got {top_k}")
+    fab = Fabric.of(cluster, dtype)
+    plans, reason = enumerate_plans(model, cluster, chips, global_batch_tokens, pins)
+    if len(plans) == 0:
+        raise NoSolutionError(f"no valid plan for {model.name} on {chips} chips: {reason}")
+    result = evaluate(model_shape(model), fab, plans, global_batch_seqs(model, global_batch_tokens), calibration,
+                      flash_attention)
+    fits = np.flatnonzero(result["fits"])
+    if len(fits) == 0:
+        smallest = float(result["memory_bytes"].min()) / GIB
+        raise NoSolutionError(
+            f"none of the {len(plans)} valid plans for {model.name} on {chips} x {cluster.hardware} fits in memory: "
+            f"the smallest needs {smallest:.1f} GiB per chip, the chip has {fab.hbm_bytes / GIB:.1f} GiB"
+        )
+    order = fits[np.argsort(result["step_time_s"][fits], kind="stable")][:top_k]
+    candidates = [prediction_from(result, int(i), plans.plan(int(i)), fab.hbm_bytes) for i in order]
+    return PlanSearch(best=candidates[0], candidates=candidates, searched=len(plans), fitting=len(fits),
+                      seconds=time.perf_counter() - started)
