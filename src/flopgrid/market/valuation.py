@@ -47,7 +47,7 @@ def pool_cluster(pool: Pool) -> Cluster:
         return default_cluster(pool.hardware, pool.chips)
     if isinstance(pool.cluster, str):
         return load_cluster(pool.cluster)
-    data = {"name": f"{pool.id}-cluster", "hardware": pool.hardware, "chips": pool.chips, **pool.cluster}
+    data = {"name": "inline", "hardware": pool.hardware, "chips": pool.chips, **pool.cluster}
     try:
         return Cluster(**data)
     except Exception as exc:  # noqa: BLE001 - pydantic ValidationError, one line
@@ -72,6 +72,8 @@ class Valuer:
     mfu_fn: MfuFn = _perf_mfu
     goodput_fn: GoodputFn = _reliability_goodput
     _delivery: dict[tuple, Delivery] = field(default_factory=dict)
+    _mfu: dict[tuple, float] = field(default_factory=dict)
+    _goodput: dict[tuple, float] = field(default_factory=dict)
     _models: dict[str, tuple[ModelSpec, str]] = field(default_factory=dict)
     _clusters: dict[str, tuple[Cluster, str]] = field(default_factory=dict)
 
@@ -100,8 +102,13 @@ class Valuer:
         key = (mkey, ckey, chips, mttf, ckpt)
         d = self._delivery.get(key)
         if d is None:
-            mfu = float(self.mfu_fn(model, cluster, chips))
-            goodput = float(self.goodput_fn(chips, mttf, ckpt))
+            mkey_ = (mkey, ckey, chips)  # perf: per (model, hardware, chips, cluster)
+            if mkey_ not in self._mfu:
+                self._mfu[mkey_] = float(self.mfu_fn(model, cluster, chips))
+            gkey = (chips, mttf, ckpt)
+            if gkey not in self._goodput:
+                self._goodput[gkey] = float(self.goodput_fn(chips, mttf, ckpt))
+            mfu, goodput = self._mfu[mkey_], self._goodput[gkey]
             peak = get_accelerator(pool.hardware).peak("bf16")
             eflop = mfu * goodput * chips * peak * self.interval_hours * 3600.0 / 1e18
             d = Delivery(mfu, goodput, eflop)

@@ -1,0 +1,139 @@
+"""`flopgrid clear`, `flopgrid settle` and `flopgrid scenario generate`: the ISO market."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from flopgrid.cli.output import console, emit
+from flopgrid.errors import UserInputError, require_positive
+
+scenario_app = typer.Typer(help="Market scenarios (order books).", no_args_is_help=True)
+
+
+def clear_cmd(
+    scenario: Path = typer.Argument(..., help="scenario JSON/YAML (DESIGN.md: horizon, pools, bids, reserve)"),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="solver time limit, seconds"),
+    mip_gap: float = typer.Option(1e-6, "--mip-gap", help="relative MIP gap at which HiGHS stops"),
+    max_pools_per_bid: Optional[int] = typer.Option(None, "--max-pools-per-bid",
+                                                    help="keep only the best N pools per (bid, gang): faster, inexact"),
+    out: Optional[Path] = typer.Option(None, "--out", help="also write the JSON result here (input of `settle`)"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON (contract keys)"),
+) -> None:
+    """Clear a day-ahead market: allocations, uniform prices per pool and interval, uplift."""
+    from flopgrid.market import clear, load_scenario
+
+    if time_limit is not None:
+        require_positive(time_limit, "--time-limit")
+    if not (0 <= mip_gap < 1):
+        raise UserInputError(f"--mip-gap must be in [0, 1), got {mip_gap}")
+    if max_pools_per_bid is not None:
+        require_positive(max_pools_per_bid, "--max-pools-per-bid")
+    result = clear(load_scenario(scenario), time_limit_s=time_limit, mip_gap=mip_gap, max_pools_per_bid=max_pools_per_bid)
+    d = result.to_dict()
+    if out is not None:
+        out.write_text(json.dumps(d, indent=1))
+    emit(d, as_json, _render_clear)
+
+
+def _money(v: float | None) -> str:
+    return "-" if v is None else f"${v:,.2f}"
+
+
+def _render_clear(r: dict) -> None:
+    gap = "n/a" if r["gap"] is None else f"{100 * r['gap']:.3g}%"
+    console.print(f"[bold]{r['status']}[/bold]  welfare {_money(r['welfare_usd'])}  "
+                  f"cleared {len(r['allocations'])} / unserved {len(r['unserved'])}  "
+                  f"uplift {_money(r['uplift']['total_usd'])}  gap {gap}  solve {r['solve_seconds']:.2f} s")
+    t = Table(title="allocations")
+    for col in ("bid", "pool", "chips", "start", "intervals", "MFU", "useful EFLOP", "$/chip-h", "$/EFLOP", "payment"):
+        t.add_column(col, justify="left" if col in ("bid", "pool") else "right")
+    for a in r["allocations"][:30]:
+        t.add_row(a["bid"], a["pool"], str(a["chips"]), str(a["start"]), str(a["intervals"]),
+                  "-" if a["predicted_mfu"] is None else f"{100 * a['predicted_mfu']:.1f}%",
+                  "-" if a["useful_eflop"] is None else f"{a['useful_eflop']:,.1f}",
+                  f"{a['price_per_chip_hour']:.3f}", "-" if a["price_per_eflop"] is None else f"{a['price_per_eflop']:.3f}",
+                  _money(a["payment_usd"]))
+    if len(r["allocations"]) > 30:
+        t.caption = f"... {len(r['allocations']) - 30} more (use --json)"
+    console.print(t)
+    priced = [p for p in r["prices"] if p["cleared_chips"] > 0]
+    if priced:
+        lo = min(p["price_per_chip_hour"] for p in priced)
+        hi = max(p["price_per_chip_hour"] for p in priced)
+        console.print(f"prices: {len(priced)} (pool, interval) pairs traded, ${lo:.2f}-${hi:.2f} per chip-hour")
+    for u in r["unserved"][:10]:
+        console.print(f"[dim]unserved {u['bid']}: {u['reason']}[/dim]")
+    for m in r.get("monitor", [])[:10]:
+        capped = f", capped {', '.join(m['capped_pools'])}" if m["capped_pools"] else ""
+        console.print(f"[yellow]pivotal[/yellow] {m['provider']} in {m['hardware']}/{m['region']} "
+                      f"({len(m['intervals'])} intervals){capped}")
+
+
+@scenario_app.command("generate")
+def generate_cmd(
+    pools: int = typer.Option(20, "--pools", help="number of pools"),
+    bids: int = typer.Option(50, "--bids", help="number of bids"),
+    intervals: int = typer.Option(24, "--intervals", help="intervals in the horizon"),
+    seed: int = typer.Option(0, "--seed"),
+    interval_minutes: float = typer.Option(60.0, "--interval-minutes"),
+    reserve: float = typer.Option(0.05, "--reserve", help="reserve fraction (hot spares per cleared chip)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="write here instead of stdout"),
+) -> None:
+    """A realistic random scenario (catalog hardware and models, published price ranges)."""
+    from flopgrid.market.generate import generate_scenario
+
+    require_positive(pools, "--pools")
+    require_positive(bids, "--bids")
+    require_positive(intervals, "--intervals")
+    require_positive(interval_minutes, "--interval-minutes")
+    if not (0 <= reserve <= 1):
+        raise UserInputError(f"--reserve must be in [0, 1], got {reserve}")
+    text = json.dumps(generate_scenario(pools, bids, intervals, seed, interval_minutes, reserve), indent=1)
+    if out is None:
+        print(text)
+    else:
+        out.write_text(text + "\n")
+
+
+def settle_cmd(
+    scenario: Path = typer.Argument(..., help="the scenario that was cleared"),
+    result: Path = typer.Argument(..., help="the day-ahead result (`flopgrid clear --json` output)"),
+    delivery: Path = typer.Argument(..., help="metered delivery JSON (see flopgrid.market.settlement)"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Two-settlement: day-ahead positions, then metered deviations at real-time prices; a
+    balanced double-entry ledger."""
+    from flopgrid.catalog.spec_files import read_mapping
+    from flopgrid.market import load_scenario
+    from flopgrid.market.settlement import parse_delivery, settle
+
+    sc = load_scenario(scenario)
+    res = read_mapping(result)
+    dl = parse_delivery(read_mapping(delivery), str(delivery))
+    s = settle(sc, res, dl)
+    emit(s.to_dict(), as_json, _render_settle)
+
+
+def _render_settle(r: dict) -> None:
+    console.print(f"[bold]{len(r['transactions'])} transactions[/bold], balanced: {r['balanced']}")
+    t = Table(title="balances (USD; + receives, - pays)")
+    t.add_column("account")
+    t.add_column("balance", justify="right")
+    for acct, v in sorted(r["balances"].items()):
+        t.add_row(acct, f"{v:,.2f}")
+    console.print(t)
+    for d in r["deviations"]:
+        console.print(f"{d['bid']} on {d['pool']}: provider shortfall {d['provider_shortfall_chip_hours']:.1f} chip-h, "
+                      f"released {d['released_chip_hours']:.1f} chip-h, buyer-side shortfall "
+                      f"{d['buyer_shortfall_eflop']:.2f} EFLOP (not compensated)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("clear")(clear_cmd)
+    app.command("settle")(settle_cmd)
+    app.add_typer(scenario_app, name="scenario")
