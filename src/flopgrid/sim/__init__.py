@@ -1,0 +1,16 @@
+"""Fleet simulator: discrete-event engine, fleets, trace loaders, policies, metrics, report.
+
+Imports perf (MFU via flopgrid.perf when installed), reliability and, for the market
+policy, market."""
+
+from flopgrid.sim.engine import Simulation
+from flopgrid.sim.fleet import FLEETS, FleetSpec, PoolSpec, load_fleet
+from flopgrid.sim.jobs import Job, JobSpec
+from flopgrid.sim.metrics import summarize
+from flopgrid.sim.policies import POLICIES, make_policy
+from flopgrid.sim.run import simulate
+from flopgrid.sim.throughput import RateTable
+from flopgrid.sim.traces import load_trace
+
+__all__ = ["FLEETS", "POLICIES", "FleetSpec", "Job", "JobSpec", "PoolSpec", "RateTable", "Simulation",
+           "load_fleet", "load_trace", "make_policy", "simulate", "summarize"]

@@ -1,0 +1,159 @@
+"""Fleets: pools of accelerators (hardware, chips, nodes, fabric islands, MTTF).
+
+A fleet file (JSON or YAML) is `{"name": ..., "pools": [pool, ...]}` where each pool has
+the DESIGN.md Pool fields the simulator uses: `id`, `hardware`, `chips`, `island_chips`
+(largest gang on one fabric island), optional `node_chips` (default 8), optional `cluster`
+(a catalog cluster name or an inline cluster mapping: the fabric the perf model uses;
+default the hardware's named cluster), optional `mttf_chip_hours` (default Llama 3's),
+optional `checkpoint_s`, `restart_s`, `repair_s`.
+
+Named fleets:
+- `philly-like`: about 2,500 GPUs, 8 per node. Philly (Jeon et al., ATC'19) ran P100/P40
+  GPUs, which the catalog does not carry; they are approximated by V100 in three pools of
+  decreasing fabric quality (InfiniBand racks, Ethernet, PCIe pairs).
+- `h100-campus`: 16,384 H100 SXM in 4 pools with different fabrics and MTTFs.
+- `pollux-64`: the Pollux testbed size (OSDI'21: 16 nodes x 4 T4), approximated by
+  64 V100 in nodes of 4.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from flopgrid.catalog import CLUSTERS, Cluster, default_cluster, get_accelerator
+from flopgrid.catalog.cluster import GBIT
+from flopgrid.catalog.spec_files import format_validation_error, read_mapping
+from flopgrid.errors import UserInputError, did_you_mean
+from flopgrid.reliability import DEFAULT_CHECKPOINT_S, DEFAULT_REPAIR_S, DEFAULT_RESTART_S, LLAMA3_MTTF_CHIP_HOURS
+
+
+class PoolSpec(BaseModel):
+    """One homogeneous pool of a fleet. Times in seconds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    hardware: str
+    chips: int = Field(gt=0)
+    node_chips: int = Field(default=8, gt=0)
+    island_chips: int | None = Field(default=None, gt=0, description="default: the whole pool")
+    cluster: str | dict[str, Any] | None = None
+    mttf_chip_hours: float = Field(default=LLAMA3_MTTF_CHIP_HOURS, gt=0)
+    checkpoint_s: float = Field(default=DEFAULT_CHECKPOINT_S, ge=0)
+    restart_s: float = Field(default=DEFAULT_RESTART_S, ge=0)
+    repair_s: float = Field(default=DEFAULT_REPAIR_S, ge=0)
+    dtype: str | None = Field(default=None, description="default: bf16, else fp16 (V100)")
+
+    @model_validator(mode="after")
+    def _check(self) -> PoolSpec:
+        acc = get_accelerator(self.hardware)
+        if self.chips % self.node_chips:
+            raise ValueError(f"pool {self.id}: chips ({self.chips}) must be a multiple of node_chips ({self.node_chips})")
+        isl = self.island_chips or self.chips
+        if isl % self.node_chips:
+            raise ValueError(f"pool {self.id}: island_chips ({isl}) must be a multiple of node_chips")
+        if self.peak_dtype(acc) is None:
+            raise ValueError(f"pool {self.id}: {acc.name} has no dense peak for bf16/fp16")
+        return self
+
+    @staticmethod
+    def peak_dtype(acc: Any) -> str | None:
+        for d in ("bf16", "fp16"):
+            if acc.peak_flops.get(d):
+                return d
+        return None
+
+    @property
+    def nodes(self) -> int:
+        return self.chips // self.node_chips
+
+    @property
+    def nodes_per_island(self) -> int:
+        return (self.island_chips or self.chips) // self.node_chips
+
+    @property
+    def compute_dtype(self) -> str:
+        acc = get_accelerator(self.hardware)
+        return self.dtype if self.dtype and acc.peak_flops.get(self.dtype) else str(self.peak_dtype(acc))
+
+    @property
+    def peak_flops_per_chip(self) -> float:
+        return float(get_accelerator(self.hardware).peak_flops[self.compute_dtype])
+
+    def fabric(self) -> Cluster:
+        """The Cluster the perf model sees for this pool."""
+        if self.cluster is None:
+            base = default_cluster(self.hardware)
+            return base.model_copy(update={"chips": max(self.chips, base.chips)})
+        if isinstance(self.cluster, str):
+            if self.cluster not in CLUSTERS:
+                raise UserInputError(f"pool {self.id}: unknown cluster {self.cluster!r}{did_you_mean(self.cluster, CLUSTERS)}")
+            return CLUSTERS[self.cluster]
+        data = {"name": f"{self.id}-fabric", "hardware": self.hardware, "chips": self.chips, **self.cluster}
+        try:
+            return Cluster(**data)
+        except ValidationError as exc:
+            raise UserInputError(f"pool {self.id} cluster: {format_validation_error(exc)}") from None
+
+
+class FleetSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    pools: tuple[PoolSpec, ...] = Field(min_length=1)
+
+    @property
+    def chips(self) -> int:
+        return sum(p.chips for p in self.pools)
+
+
+def _fabric(domain: int, nic_gbit: float) -> dict[str, Any]:
+    return {"scale_up_domain": domain, "scale_out_bytes_per_s": nic_gbit * GBIT}
+
+
+_V100 = "v100-sxm"
+_H100 = "h100-sxm"
+FLEETS: dict[str, FleetSpec] = {
+    f.name: f
+    for f in [
+        FleetSpec(name="philly-like", pools=(
+            PoolSpec(id="philly-ib", hardware=_V100, chips=1536, island_chips=512, cluster=_fabric(8, 100)),
+            PoolSpec(id="philly-eth", hardware=_V100, chips=640, island_chips=256, cluster=_fabric(8, 25)),
+            PoolSpec(id="philly-pcie", hardware=_V100, chips=320, island_chips=64, cluster=_fabric(2, 25)),
+        )),
+        FleetSpec(name="h100-campus", pools=(
+            PoolSpec(id="ndr-a", hardware=_H100, chips=8192, island_chips=4096, cluster=_fabric(8, 400)),
+            PoolSpec(id="ndr-b", hardware=_H100, chips=4096, island_chips=2048, cluster=_fabric(8, 400),
+                     mttf_chip_hours=LLAMA3_MTTF_CHIP_HOURS / 2),
+            PoolSpec(id="hdr", hardware=_H100, chips=2048, island_chips=1024, cluster=_fabric(8, 200),
+                     mttf_chip_hours=LLAMA3_MTTF_CHIP_HOURS * 1.5),
+            PoolSpec(id="roce", hardware=_H100, chips=2048, island_chips=512, cluster=_fabric(8, 100),
+                     mttf_chip_hours=LLAMA3_MTTF_CHIP_HOURS / 3),
+        )),
+        FleetSpec(name="pollux-64", pools=(
+            PoolSpec(id="pollux", hardware=_V100, chips=64, node_chips=4, cluster=_fabric(4, 50),
+                     restart_s=30.0),
+        )),
+    ]
+}
+
+
+def load_fleet(name_or_path: str) -> FleetSpec:
+    """A named fleet or a JSON/YAML fleet file."""
+    if name_or_path in FLEETS:
+        return FLEETS[name_or_path]
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise UserInputError(
+            f"unknown fleet {name_or_path!r}{did_you_mean(name_or_path, FLEETS)}: give a name ({', '.join(FLEETS)}) "
+            "or a JSON/YAML fleet file"
+        )
+    data = read_mapping(path)
+    data.setdefault("name", path.stem)
+    try:
+        return FleetSpec(**data)
+    except ValidationError as exc:
+        raise UserInputError(f"{path}: {format_validation_error(exc)}") from None

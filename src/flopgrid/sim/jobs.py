@@ -1,0 +1,63 @@
+"""Jobs: what a trace row asks for (JobSpec) and the simulator's mutable state of it (Job)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """One job of a trace. `duration_s` is its run time on the reference pool at `chips`
+    (traces that record run times); `tokens` is its training tokens (flopgrid traces may give
+    either). `work_scale` scales the work (e.g. fractional GPUs in Alibaba pods)."""
+
+    id: str
+    submit_s: float
+    chips: int
+    model: str
+    duration_s: float | None = None
+    tokens: float | None = None
+    work_scale: float = 1.0
+
+
+# Job states
+WAITING, RUNNING, COMPLETED, REJECTED = "waiting", "running", "completed", "rejected"
+
+
+@dataclass(slots=True, eq=False)
+class Job:
+    """Simulator state of one job. FLOPs are useful (model) FLOPs; times in seconds."""
+
+    spec: JobSpec
+    index: int
+    work_flop: float = 0.0
+    done_flop: float = 0.0  # checkpointed (or finished) useful work
+    state: str = WAITING
+    reject_reason: str = ""
+    # current run segment
+    pool: int = -1
+    gang: int = 0
+    nodes: list[tuple[int, int]] = field(default_factory=list)  # (node index, chips on it)
+    seg_start_s: float = 0.0
+    setup_s: float = 0.0  # restart cost at the start of the segment
+    rate_flop_s: float = 0.0  # useful FLOP/s while computing
+    interval_s: float = 0.0  # checkpoint interval (compute seconds), 0 = none
+    checkpoint_s: float = 0.0
+    token: int = 0  # invalidates stale finish events
+    # history
+    first_start_s: float = -1.0
+    end_s: float = -1.0
+    starts: int = 0
+    attained_chip_s: float = 0.0  # LAS attained service (chip-seconds executed)
+    last_run_s: float = 0.0
+    wait_since_s: float = 0.0
+    promoted: bool = False
+
+    def effective_rate(self) -> float:
+        """Useful FLOP/s averaged over compute + checkpoint writes."""
+        if self.interval_s <= 0 or self.checkpoint_s <= 0:
+            return self.rate_flop_s
+        return self.rate_flop_s * self.interval_s / (self.interval_s + self.checkpoint_s)
+
+    def remaining_flop(self) -> float:
+        return max(0.0, self.work_flop - self.done_flop)

@@ -1,0 +1,31 @@
+"""Library entry point: run one or several policies over one trace on one fleet."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flopgrid.sim.engine import Simulation
+from flopgrid.sim.fleet import FleetSpec
+from flopgrid.sim.jobs import JobSpec
+from flopgrid.sim.metrics import summarize
+from flopgrid.sim.policies import make_policy
+from flopgrid.sim.throughput import RateTable
+
+
+def simulate(
+    fleet: FleetSpec,
+    jobs: list[JobSpec],
+    policy: str,
+    *,
+    failures: bool = True,
+    seed: int = 0,
+    horizon_s: float | None = None,
+    rates: RateTable | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[dict[str, Any], Simulation]:
+    """Run `policy` and return (metrics, finished Simulation)."""
+    sim = Simulation(fleet, jobs, make_policy(policy), failures=failures, seed=seed, horizon_s=horizon_s,
+                     rates=rates, progress=progress)
+    sim.run()
+    return summarize(sim), sim
