@@ -38,7 +38,9 @@ def _register() -> None:
     peak_cmd.register(app)
     catalog_cmd.register(app)
     # perf commands (issue 3)
-    # market commands (issue 4)
+    from flopgrid.cli import market_cmd
+
+    market_cmd.register(app)
     from flopgrid.cli import meter_cmd
 
     meter_cmd.register(app)
