@@ -15,6 +15,7 @@ from flopgrid.errors import UserInputError
 RECOMPUTE_CHOICES: tuple[str, ...] = ("none", "selective", "full")
 RECOMPUTE_CODE: dict[str, int] = {name: i for i, name in enumerate(RECOMPUTE_CHOICES)}
 ZERO_STAGES: tuple[int, ...] = (0, 1, 2, 3)
+PLAN_INT_FIELDS: tuple[str, ...] = ("tp", "pp", "dp", "cp", "ep", "micro_batch", "interleave", "zero")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,149 @@
+"""Published training runs as calibration / validation cases for the performance model.
+
+A row (a mapping, e.g. one line of ../shared/reference/perf_measured.csv) gives the model
+shape, hardware, chips, the parallel plan fields the authors published, and one measured
+figure: `measured_step_time_s` or `measured_tflops_per_chip` (hardware FLOP/s per chip,
+recompute counted, as Megatron-LM SC21 eq. 3; equal to model FLOP/s without recompute).
+Blank plan fields are searched by the planner with the published ones pinned. Optional
+columns: `cp`, `ep`, `zero`, `dtype`, `cluster`, `flash_attention`, `moe_*`.
+
+`flash_attention` when absent: runs published before 2023 used Megatron-LM's unfused
+attention (FlashAttention appeared in May 2022, Dao et al., and entered Megatron-LM and
+NeMo in 2023); later runs use it. The year is the first 4-digit year in `source`.
+
+`zero` when absent: 0 (plain Megatron-style data parallelism, as in the SC21 and
+Korthikanti runs), unless no plan fits without sharding; then the stage is searched.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from flopgrid.catalog.cluster import Cluster, load_cluster
+from flopgrid.catalog.model_spec import ModelSpec, MoESpec
+from flopgrid.perf.constants import CALIBRATION, Calibration
+from flopgrid.perf.plan import PLAN_INT_FIELDS, Plan
+
+_TRUE = {"true", "1", "yes", "y", "t"}
+
+
+@dataclass(frozen=True)
+class PublishedRun:
+    """One published run: what to predict and what was measured."""
+
+    id: str
+    source: str
+    model: ModelSpec
+    cluster: Cluster
+    chips: int
+    global_batch_tokens: int
+    pins: dict
+    dtype: str
+    flash_attention: bool
+    measured_step_time_s: float | None
+    measured_tflops_per_chip: float | None
+
+    @property
+    def fully_pinned(self) -> bool:
+        return all(k in self.pins for k in ("tp", "pp", "dp", "micro_batch", "recompute"))
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _int(row: Mapping, key: str) -> int | None:
+    v = row.get(key)
+    return None if _blank(v) else int(float(v))  # type: ignore[arg-type]
+
+
+def _float(row: Mapping, key: str) -> float | None:
+    v = row.get(key)
+    return None if _blank(v) else float(v)  # type: ignore[arg-type]
+
+
+def _bool(row: Mapping, key: str) -> bool | None:
+    v = row.get(key)
+    return None if _blank(v) else str(v).strip().lower() in _TRUE
+
+
+def run_from_row(row: Mapping) -> PublishedRun:
+    """Parse one published-run row (strings or numbers)."""
+    moe = None
+    if _int(row, "moe_n_experts"):
+        moe = MoESpec(n_experts=_int(row, "moe_n_experts"), top_k=_int(row, "moe_top_k") or 1,
+                      d_ff_expert=_int(row, "moe_d_ff_expert") or _int(row, "d_ff"),
+                      n_shared_experts=_int(row, "moe_n_shared_experts") or 0,
+                      n_dense_layers=_int(row, "moe_n_dense_layers") or 0)
+    fields = {k: _int(row, k) for k in ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "d_ff",
+                                        "vocab_size", "seq_len")}
+    model = ModelSpec(name=str(row.get("id", "run")), ffn=str(row.get("ffn") or "gelu"),
+                      tied_embeddings=_bool(row, "tied_embeddings") is not False, moe=moe,
+                      **{k: v for k, v in fields.items() if v is not None})
+    chips = _int(row, "chips")
+    cluster = load_cluster(None if _blank(row.get("cluster")) else str(row["cluster"]), str(row["hardware"]), chips)
+    pins: dict = {}
+    for key in PLAN_INT_FIELDS:
+        value = _int(row, key)
+        if value is not None:
+            pins[key] = value
+    if not _blank(row.get("recompute")):
+        pins["recompute"] = str(row["recompute"]).strip()
+    if _bool(row, "sequence_parallel") is not None:
+        pins["sequence_parallel"] = bool(_bool(row, "sequence_parallel"))
+    flash = _bool(row, "flash_attention")
+    if flash is None:
+        years = re.findall(r"(?<!\d)(19\d\d|20\d\d)(?!\d)", str(row.get("source", "")))
+        flash = bool(years) and int(years[0]) >= 2023
+    seqs = _int(row, "global_batch_seqs")
+    tokens = _int(row, "global_batch_tokens") or (seqs * model.seq_len if seqs else None)
+    if tokens is None:
+        raise ValueError(f"row {row.get('id')}: give global_batch_seqs or global_batch_tokens")
+    return PublishedRun(
+        id=str(row.get("id", "")), source=str(row.get("source", "")), model=model, cluster=cluster,
+        chips=chips or 0, global_batch_tokens=tokens, pins=pins,
+        dtype=str(row.get("dtype") or "bf16").strip(), flash_attention=flash,
+        measured_step_time_s=_float(row, "measured_step_time_s"),
+        measured_tflops_per_chip=_float(row, "measured_tflops_per_chip"),
+    )
+
+
+@dataclass(frozen=True)
+class RunCheck:
+    """Predicted vs measured for one published run (`metric` names what is compared)."""
+
+    run: PublishedRun
+    plan: Plan
+    metric: str  # "step_time_s" | "tflops_per_chip"
+    predicted: float
+    measured: float
+
+    @property
+    def error(self) -> float:
+        """Signed relative error (predicted / measured - 1)."""
+        return self.predicted / self.measured - 1.0
+
+
+def check_run(run: PublishedRun, calibration: Calibration = CALIBRATION) -> RunCheck:
+    """Predict `run` (searching its blank plan fields) and compare with its measurement."""
+    from flopgrid.perf.search import search_plans
+
+    from flopgrid.errors import NoSolutionError
+
+    def search(pins: dict):
+        return search_plans(run.model, run.cluster, run.chips, run.global_batch_tokens, pins=pins, top_k=1,
+                            dtype=run.dtype, flash_attention=run.flash_attention, calibration=calibration)
+
+    try:
+        search = search(run.pins if "zero" in run.pins else {**run.pins, "zero": 0})
+    except NoSolutionError:
+        search = search(run.pins)
+    best = search.best
+    if run.measured_step_time_s is not None:
+        return RunCheck(run, best.plan, "step_time_s", best.step_time_s, run.measured_step_time_s)
+    if run.measured_tflops_per_chip is None:
+        raise ValueError(f"row {run.id}: no measured_step_time_s or measured_tflops_per_chip")
+    peak = run.cluster.accelerator.peak(run.dtype)
+    return RunCheck(run, best.plan, "tflops_per_chip", best.hfu * peak / 1e12, run.measured_tflops_per_chip)
