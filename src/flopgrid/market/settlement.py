@@ -1,0 +1,176 @@
+"""Two-settlement (DESIGN.md "The market", step 4; the PJM/CAISO day-ahead + real-time design).
+
+1. Day-ahead: every cleared buyer pays its `payment_usd` (uniform prices plus uplift); every
+   provider receives its revenue plus uplift credits minus uplift charges. What is left in
+   `iso:day_ahead` is the merchandising surplus (zero up to rounding: one price per pool and
+   interval, no transmission).
+2. Real-time, per metered allocation:
+   - provider-caused shortfall (outage minutes x chips): the provider buys its position back
+     at max(real-time price, the buyer's day-ahead rate); the buyer is refunded its day-ahead
+     rate; the difference goes to `iso:real_time`;
+   - early release by the buyer: the released chip-hours are sold back at the real-time price;
+   - useful EFLOP below the prediction beyond what the outage explains is the buyer's own low
+     MFU: reported, not compensated.
+   Real-time prices are the delivery file's `real_time_prices` if given, else the capacity
+   duals of a re-clearing of the scenario with the metered outage chips removed from supply.
+Every step is a balanced ledger transaction.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from flopgrid.errors import UserInputError
+from flopgrid.market.ledger import Entry, Ledger
+from flopgrid.market.orders import OfferStep, Scenario
+
+
+class MeteredAllocation(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    bid: str
+    pool: str
+    useful_eflop: float | None = Field(default=None, ge=0, description="metered useful EFLOP delivered")
+    provider_outage_minutes: float = Field(default=0.0, ge=0, description="gang down by the provider's fault")
+    released_after_intervals: int | None = Field(default=None, ge=0, description="buyer released the gang early")
+
+
+class RealTimePrice(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    pool: str
+    interval: int = Field(ge=0)
+    price_per_chip_hour: float = Field(ge=0)
+
+
+class Delivery(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    allocations: list[MeteredAllocation] = Field(default_factory=list)
+    real_time_prices: list[RealTimePrice] | None = None
+
+
+def parse_delivery(data: dict[str, Any], origin: str = "delivery") -> Delivery:
+    try:
+        return Delivery.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err.get("loc", ()))
+        raise UserInputError(f"{origin}: field {loc!r}: {err.get('msg', 'invalid')}") from None
+
+
+@dataclass
+class Deviation:
+    bid: str
+    pool: str
+    provider_shortfall_chip_hours: float
+    released_chip_hours: float
+    buyer_shortfall_eflop: float
+    real_time_price_per_chip_hour: float
+    provider_charge_usd: float
+    buyer_credit_usd: float
+
+
+@dataclass
+class Settlement:
+    ledger: Ledger
+    deviations: list[Deviation] = field(default_factory=list)
+    real_time_prices: dict[tuple[str, int], float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "transactions": [{"id": t.id, "memo": t.memo, "entries": [asdict(e) for e in t.entries],
+                              "total_usd": t.total_usd} for t in self.ledger.transactions],
+            "balances": self.ledger.balances(),
+            "balanced": self.ledger.balanced,
+            "deviations": [asdict(d) for d in self.deviations],
+            "real_time_prices": [{"pool": p, "interval": t, "price_per_chip_hour": v}
+                                 for (p, t), v in sorted(self.real_time_prices.items())],
+        }
+
+
+def _result_dict(result: Any) -> dict[str, Any]:
+    return result.to_dict() if hasattr(result, "to_dict") else result
+
+
+def real_time_prices(scenario: Scenario, day_ahead: dict[str, Any], delivery: Delivery,
+                     time_limit_s: float | None = 30.0) -> dict[tuple[str, int], float]:
+    """Capacity duals of a re-clearing with the metered outage chips removed from supply."""
+    from flopgrid.market.clearing import clear
+
+    if delivery.real_time_prices is not None:
+        return {(p.pool, p.interval): p.price_per_chip_hour for p in delivery.real_time_prices}
+    h = scenario.horizon.interval_hours
+    allocs = {(a["bid"], a["pool"]): a for a in day_ahead["allocations"]}
+    lost: dict[str, int] = {}
+    for m in delivery.allocations:
+        a = allocs.get((m.bid, m.pool))
+        if a and m.provider_outage_minutes > 0:
+            frac = min(1.0, m.provider_outage_minutes / 60.0 / (a["intervals"] * h))
+            lost[m.pool] = lost.get(m.pool, 0) + math.ceil(a["chips"] * frac)
+    pools = []
+    for p in scenario.pools:
+        cut, steps = lost.get(p.id, 0), []
+        for s in reversed(p.offer):  # the outage removes the most expensive steps first
+            take = min(cut, s.chips)
+            cut -= take
+            if s.chips - take > 0:
+                steps.append(OfferStep(chips=s.chips - take, price_per_chip_hour=s.price_per_chip_hour))
+        if steps:
+            pools.append(p.model_copy(update={"offer": list(reversed(steps))}))
+    rt = clear(scenario.model_copy(update={"pools": pools}), time_limit_s=time_limit_s)
+    return {(r.pool, r.interval): r.price_per_chip_hour for r in rt.prices}
+
+
+def settle(scenario: Scenario, result: Any, delivery: Delivery) -> Settlement:
+    """Settle a day-ahead result against metered delivery (see the module docstring)."""
+    da = _result_dict(result)
+    h = scenario.horizon.interval_hours
+    ledger = Ledger()
+    pools = {p.id: p for p in scenario.pools}
+    bids = {b.id: b for b in scenario.bids}
+    # 1. day-ahead
+    entries = [Entry(f"buyer:{a['buyer'] or bids[a['bid']].buyer}", -a["payment_usd"]) for a in da["allocations"]]
+    for pos in da.get("providers", []):
+        receipt = pos["revenue_usd"] + pos["uplift_credit_usd"] - pos["uplift_charge_usd"]
+        entries.append(Entry(f"provider:{pos['provider']}", receipt))
+    entries.append(Entry("iso:day_ahead", -sum(e.amount_usd for e in entries)))
+    ledger.post("day-ahead positions at day-ahead prices (with uplift)", entries)
+    # 2. real-time deviations
+    allocs = {(a["bid"], a["pool"]): a for a in da["allocations"]}
+    for m in delivery.allocations:
+        if (m.bid, m.pool) not in allocs:
+            raise UserInputError(f"delivery: allocation ({m.bid!r}, {m.pool!r}) was not cleared day-ahead")
+    rt = real_time_prices(scenario, da, delivery) if delivery.allocations else {}
+    deviations = []
+    for m in delivery.allocations:
+        a = allocs[(m.bid, m.pool)]
+        buyer = f"buyer:{bids[m.bid].buyer}" if m.bid in bids else f"buyer:{a['buyer']}"
+        provider = f"provider:{pools[m.pool].provider}" if m.pool in pools else f"provider:{a['provider']}"
+        chip_hours = a["chips"] * a["intervals"] * h
+        rate = a["payment_usd"] / chip_hours if chip_hours else 0.0
+        ts = range(a["start"], a["start"] + a["intervals"])
+        rt_price = sum(rt.get((m.pool, t), 0.0) for t in ts) / a["intervals"]
+        shortfall = min(chip_hours, a["chips"] * m.provider_outage_minutes / 60.0)
+        released, released_price = 0.0, 0.0
+        if m.released_after_intervals is not None and m.released_after_intervals < a["intervals"]:
+            released = a["chips"] * (a["intervals"] - m.released_after_intervals) * h
+            released = max(0.0, min(released, chip_hours - shortfall))
+            rel_ts = range(a["start"] + m.released_after_intervals, a["start"] + a["intervals"])
+            released_price = sum(rt.get((m.pool, t), 0.0) for t in rel_ts) / len(rel_ts)
+        provider_charge = shortfall * max(rt_price, rate)
+        buyer_credit = shortfall * rate + released * released_price
+        if provider_charge or buyer_credit:
+            ledger.post(f"real-time deviation {m.bid} on {m.pool}", [
+                Entry(provider, -provider_charge), Entry(buyer, buyer_credit),
+                Entry("iso:real_time", provider_charge - buyer_credit)])
+        buyer_short = 0.0
+        if m.useful_eflop is not None and a.get("useful_eflop"):
+            used = (chip_hours - shortfall - released) / chip_hours
+            buyer_short = max(0.0, a["useful_eflop"] * used - m.useful_eflop)
+        deviations.append(Deviation(m.bid, m.pool, shortfall, released, buyer_short, rt_price, provider_charge, buyer_credit))
+    return Settlement(ledger, deviations, rt)
