@@ -1,0 +1,124 @@
+"""`flopgrid simulate` and `flopgrid trace synth`: the fleet simulator from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from flopgrid.cli.output import console, emit, err_console, pct, warn
+from flopgrid.errors import UserInputError
+
+CONTRACT_KEYS = ("jobs", "completed", "avg_jct_h", "p99_jct_h", "makespan_h", "utilization", "fleet_mfu",
+                 "goodput_fraction", "useful_eflop", "lost_eflop_failures", "wall_seconds")
+FORMATS = ("philly", "alibaba", "flopgrid", "pollux")
+PROGRESS_MIN_JOBS = 5000
+
+
+def simulate(
+    trace: Path = typer.Option(..., "--trace", help="trace file (CSV/JSON)"),
+    fmt: Optional[str] = typer.Option(None, "--format", help="philly|alibaba|flopgrid|pollux (default: from the header)"),
+    fleet: str = typer.Option("philly-like", "--fleet", help="philly-like|h100-campus|pollux-64 or a fleet file"),
+    policy: str = typer.Option("fifo", "--policy", help="fifo|backfill|las|goodput|market"),
+    failures: bool = typer.Option(True, "--failures/--no-failures", help="simulate chip failures"),
+    seed: int = typer.Option(0, "--seed", help="random seed (failures, model assignment)"),
+    compare: Optional[str] = typer.Option(None, "--compare", help="comma-separated policies to run on the same trace"),
+    horizon_h: Optional[float] = typer.Option(None, "--horizon-h", help="stop after this many hours (default: all jobs done)"),
+    report: Optional[Path] = typer.Option(None, "--report", help="write an HTML report (Plotly) into this folder"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON (contract keys)"),
+) -> None:
+    """Simulate a fleet over a job trace under one or several scheduling policies."""
+    from flopgrid.sim import RateTable, load_fleet, load_trace
+    from flopgrid.sim.policies import POLICIES, make_policy
+    from flopgrid.sim.run import simulate as run_sim
+
+    if fmt is not None and fmt not in FORMATS:
+        raise UserInputError(f"unknown trace format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if horizon_h is not None and not horizon_h > 0:
+        raise UserInputError(f"--horizon-h must be > 0, got {horizon_h}")
+    policies = [p.strip() for p in compare.split(",") if p.strip()] if compare else [policy]
+    if not policies:
+        raise UserInputError("--compare needs at least one policy")
+    for p in policies:
+        if p not in POLICIES:
+            make_policy(p)  # raises with the list of names
+    if "market" in policies:
+        make_policy("market")  # says why it cannot run (exit 2)
+    spec = load_fleet(fleet)
+    load = load_trace(trace, fmt, seed)
+    if load.skipped:
+        warn(load.summary())
+    rates = RateTable(spec)
+    if not rates.perf_available:
+        warn("flopgrid.perf is not installed: every job runs at a fixed MFU of 35%")
+    runs = []
+    show = len(load.jobs) >= PROGRESS_MIN_JOBS
+    for p in policies:
+        if show:
+            with Progress(TextColumn(f"[bold]{p}[/bold]"), BarColumn(), TextColumn("{task.completed}/{task.total} jobs"),
+                          TimeElapsedColumn(), console=err_console, transient=True) as bar:
+                task = bar.add_task(p, total=len(load.jobs))
+                metrics, sim = run_sim(spec, load.jobs, p, failures=failures, seed=seed, rates=rates,
+                                       horizon_s=None if horizon_h is None else horizon_h * 3600,
+                                       progress=lambda done, total: bar.update(task, completed=done))
+        else:
+            metrics, sim = run_sim(spec, load.jobs, p, failures=failures, seed=seed, rates=rates,
+                                   horizon_s=None if horizon_h is None else horizon_h * 3600)
+        runs.append((metrics, sim))
+    if report is not None:
+        path = __import__("flopgrid.sim.report", fromlist=["write_report"]).write_report(runs, report)
+        err_console.print(f"report: {path}")
+    results = [m for m, _ in runs]
+    out = results[0] if len(results) == 1 and not compare else {"runs": results}
+    emit(out, as_json, _render)
+
+
+def _render(r: dict) -> None:
+    runs = r.get("runs", [r])
+    first = runs[0]
+    t = Table(title=f"{first['jobs']:,} jobs on {first['fleet']}")
+    for col in ("policy", "done", "JCT h", "p99 h", "span h", "util", "MFU", "goodput", "EFLOP", "lost", "wall s"):
+        t.add_column(col, justify="right" if col != "policy" else "left")
+    for m in runs:
+        t.add_row(m["policy"], f"{m['completed']:,}", f"{m['avg_jct_h']:.2f}", f"{m['p99_jct_h']:.1f}",
+                  f"{m['makespan_h']:.1f}", f"{m['utilization']:.1%}", f"{m['fleet_mfu']:.1%}", f"{m['goodput_fraction']:.1%}",
+                  f"{m['useful_eflop']:,.1f}", f"{m['lost_eflop_failures']:,.2f}", f"{m['wall_seconds']:.1f}")
+    console.print(t)
+    for m in runs:
+        if m["rejected"]:
+            console.print(f"[yellow]{m['policy']}: {m['rejected']} job(s) rejected[/yellow]: "
+                          + "; ".join(f"{k} ({v})" for k, v in m["reject_reasons"].items()))
+
+
+trace_app = typer.Typer(help="Job traces: synthetic generation.", no_args_is_help=True)
+
+
+@trace_app.command("synth")
+def synth(
+    like: str = typer.Option("philly", "--like", help="which real trace's fitted distributions to draw from"),
+    jobs: int = typer.Option(..., "--jobs", help="number of jobs"),
+    days: Optional[float] = typer.Option(None, "--days", help="spread arrivals over this many days"),
+    seed: int = typer.Option(0, "--seed"),
+    out: Path = typer.Option(..., "--out", help="output CSV (flopgrid format)"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Draw a synthetic trace from distributions fitted to a real one (flopgrid CSV)."""
+    from flopgrid.sim.traces.synth import synth_jobs, write_flopgrid_csv
+
+    specs = synth_jobs(jobs, seed=seed, days=days, like=like)
+    try:
+        write_flopgrid_csv(specs, out)
+    except OSError as exc:
+        raise UserInputError(f"cannot write {out}: {exc.strerror}") from None
+    result = {"out": str(out), "jobs": len(specs), "days": specs[-1].submit_s / 86400 if specs else 0.0,
+              "gpu_hours": sum(j.chips * (j.duration_s or 0) for j in specs) / 3600}
+    emit(result, as_json, lambda r: console.print(
+        f"wrote {r['jobs']:,} jobs over {r['days']:.1f} days ({r['gpu_hours']:,.0f} GPU-hours) to {r['out']}"))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("simulate")(simulate)
+    app.add_typer(trace_app, name="trace")
