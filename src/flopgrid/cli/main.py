@@ -37,14 +37,19 @@ def _register() -> None:
     mfu_cmd.register(app)
     peak_cmd.register(app)
     catalog_cmd.register(app)
-    # perf commands (issue 3)
+    from flopgrid.cli import perf_cmd
+
+    perf_cmd.register(app)
     from flopgrid.cli import market_cmd
 
     market_cmd.register(app)
     from flopgrid.cli import meter_cmd
 
     meter_cmd.register(app)
-    # sim commands (issue 6)
+    from flopgrid.cli import reliability_cmd, sim_cmd
+
+    reliability_cmd.register(app)
+    sim_cmd.register(app)
 
 
 _register()
