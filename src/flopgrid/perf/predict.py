@@ -15,18 +15,18 @@ from flopgrid.perf.shape import model_shape
 GIB = 2.0**30
 
 BOTTLENECK_WORDS: dict[str, str] = {
-    "gemm": "matrix multiplies (compute-bound: the healthy case)",
-    "attention": "attention core (scores, softmax, context)",
-    "elementwise": "memory-bound element-wise ops (norms, dropout, activations)",
+    "gemm": "GEMM compute (healthy)",
+    "attention": "attention core",
+    "elementwise": "memory-bound element-wise ops",
     "recompute": "activation recomputation",
     "tp_comm": "tensor-parallel communication",
     "cp_comm": "context-parallel ring exchange",
     "ep_comm": "expert-parallel all-to-all",
     "pp_comm": "pipeline point-to-point sends",
-    "head": "output head (logits and loss)",
-    "pipeline_bubble": "pipeline bubble (idle stages)",
-    "dp_comm": "data-parallel gradient reduction",
-    "fsdp_comm": "FSDP / ZeRO-3 parameter gathers",
+    "head": "output head (logits, loss)",
+    "pipeline_bubble": "pipeline bubble",
+    "dp_comm": "data-parallel gradient sync",
+    "fsdp_comm": "FSDP parameter gathers",
     "optimizer": "optimizer update",
 }
 
@@ -66,7 +66,7 @@ class Prediction:
 
 
 def bottleneck_of(breakdown: dict[str, float]) -> str:
-    """The largest non-GEMM component in words, or the GEMMs when they dominate."""
+    """The largest component of the step, in words."""
     key = max(breakdown, key=lambda k: breakdown[k])
     return BOTTLENECK_WORDS.get(key, key)
 

@@ -1,0 +1,163 @@
+"""`flopgrid predict` and `flopgrid plan`: the performance model and the parallelism planner."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from flopgrid.cli.output import console, emit, pct, show_warnings
+from flopgrid.errors import UserInputError, require_positive
+
+BAR_WIDTH = 40
+BAR_CHARS = "█▓▒░▚▞▙▛▜▟▀▄▌"
+
+_MODEL = typer.Argument(..., help="catalog name, flopgrid spec file, or Hugging Face config.json")
+_HARDWARE = typer.Option(..., "--hardware", help="accelerator name (flopgrid hardware list)")
+_CHIPS = typer.Option(..., "--chips", help="chips in the job")
+_BATCH = typer.Option(..., "--global-batch-tokens", help="tokens per optimizer step (whole sequences)")
+_CLUSTER = typer.Option(None, "--cluster", help="cluster name or JSON/YAML file (default: the hardware's)")
+_DTYPE = typer.Option("bf16", "--dtype", help="bf16|fp16|fp8|tf32|fp32 (dense peak)")
+_FLASH = typer.Option(True, "--flash-attention/--no-flash-attention", help="FlashAttention or unfused attention")
+_JSON = typer.Option(False, "--json", help="print JSON (contract keys)")
+
+
+def _load(model: str, hardware: str, chips: int, cluster: Optional[str], global_batch_tokens: int):
+    from flopgrid.catalog import get_accelerator, load_cluster, load_model
+
+    require_positive(chips, "--chips")
+    require_positive(global_batch_tokens, "--global-batch-tokens")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spec = load_model(model)
+    show_warnings(caught)
+    acc = get_accelerator(hardware)
+    fabric = load_cluster(cluster, hardware, chips)
+    if fabric.hardware != acc.name:
+        raise UserInputError(f"--hardware {hardware} does not match cluster {fabric.name!r} ({fabric.hardware})")
+    if chips > fabric.chips:
+        raise UserInputError(f"--chips {chips} exceeds cluster {fabric.name!r} ({fabric.chips} chips)")
+    return spec, fabric
+
+
+def predict_cmd(
+    model: str = _MODEL,
+    hardware: str = _HARDWARE,
+    chips: int = _CHIPS,
+    global_batch_tokens: int = _BATCH,
+    tp: int = typer.Option(..., "--tp", help="tensor parallel size"),
+    pp: int = typer.Option(..., "--pp", help="pipeline stages"),
+    dp: int = typer.Option(..., "--dp", help="data parallel replicas"),
+    cp: int = typer.Option(1, "--cp", help="context parallel size"),
+    ep: int = typer.Option(1, "--ep", help="expert parallel size (inside dp*cp)"),
+    micro_batch: int = typer.Option(1, "--micro-batch", help="sequences per micro-batch"),
+    interleave: int = typer.Option(1, "--interleave", help="virtual pipeline chunks per stage"),
+    recompute: str = typer.Option("none", "--recompute", help="none|selective|full"),
+    zero: int = typer.Option(0, "--zero", help="ZeRO stage 0-3 (3 = FSDP)"),
+    sequence_parallel: bool = typer.Option(False, "--sequence-parallel/--no-sequence-parallel"),
+    cluster: Optional[str] = _CLUSTER,
+    dtype: str = _DTYPE,
+    flash_attention: bool = _FLASH,
+    as_json: bool = _JSON,
+) -> None:
+    """Predict step time, MFU, memory and the time breakdown of one parallel plan."""
+    from flopgrid.perf import Plan, predict
+
+    spec, fabric = _load(model, hardware, chips, cluster, global_batch_tokens)
+    plan = Plan(tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, micro_batch=micro_batch, interleave=interleave,
+                recompute=recompute, zero=zero, sequence_parallel=sequence_parallel)
+    pred = predict(spec, fabric, chips, plan, global_batch_tokens, dtype=dtype, flash_attention=flash_attention)
+    result = {"model": spec.name, "cluster": fabric.name, "hardware": fabric.hardware, "chips": chips,
+              "global_batch_tokens": global_batch_tokens, "dtype": dtype, **pred.as_dict()}
+    emit(result, as_json, _render_prediction)
+
+
+def plan_cmd(
+    model: str = _MODEL,
+    hardware: str = _HARDWARE,
+    chips: int = _CHIPS,
+    global_batch_tokens: int = _BATCH,
+    tp: Optional[int] = typer.Option(None, "--tp", help="pin tensor parallel size"),
+    pp: Optional[int] = typer.Option(None, "--pp", help="pin pipeline stages"),
+    dp: Optional[int] = typer.Option(None, "--dp", help="pin data parallel replicas"),
+    cp: Optional[int] = typer.Option(None, "--cp", help="pin context parallel size"),
+    ep: Optional[int] = typer.Option(None, "--ep", help="pin expert parallel size"),
+    micro_batch: Optional[int] = typer.Option(None, "--micro-batch", help="pin sequences per micro-batch"),
+    interleave: Optional[int] = typer.Option(None, "--interleave", help="pin virtual pipeline chunks"),
+    recompute: Optional[str] = typer.Option(None, "--recompute", help="pin none|selective|full"),
+    zero: Optional[int] = typer.Option(None, "--zero", help="pin ZeRO stage 0-3"),
+    sequence_parallel: Optional[bool] = typer.Option(None, "--sequence-parallel/--no-sequence-parallel",
+                                                     help="pin sequence parallelism on/off"),
+    top: int = typer.Option(5, "--top", help="how many plans to list"),
+    cluster: Optional[str] = _CLUSTER,
+    dtype: str = _DTYPE,
+    flash_attention: bool = _FLASH,
+    as_json: bool = _JSON,
+) -> None:
+    """Search every valid parallel plan and list the fastest that fit (any plan flag pins it)."""
+    from flopgrid.perf import search_plans
+
+    spec, fabric = _load(model, hardware, chips, cluster, global_batch_tokens)
+    require_positive(top, "--top")
+    pins = {"tp": tp, "pp": pp, "dp": dp, "cp": cp, "ep": ep, "micro_batch": micro_batch,
+            "interleave": interleave, "recompute": recompute, "zero": zero, "sequence_parallel": sequence_parallel}
+    search = search_plans(spec, fabric, chips, global_batch_tokens, pins={k: v for k, v in pins.items() if v is not None},
+                          top_k=top, dtype=dtype, flash_attention=flash_attention)
+    result = {"model": spec.name, "cluster": fabric.name, "hardware": fabric.hardware, "chips": chips,
+              "global_batch_tokens": global_batch_tokens, "dtype": dtype, **search.as_dict()}
+    emit(result, as_json, _render_search)
+
+
+def _bar(breakdown: dict[str, float]) -> None:
+    total = sum(breakdown.values()) or 1.0
+    parts = [(k, v) for k, v in sorted(breakdown.items(), key=lambda kv: -kv[1]) if v / total >= 0.005]
+    bar, legend = "", []
+    for i, (k, v) in enumerate(parts):
+        ch = BAR_CHARS[i % len(BAR_CHARS)]
+        bar += ch * max(1, round(BAR_WIDTH * v / total))
+        legend.append(f"{ch} {k} {v:.3g} s ({100 * v / total:.0f}%)")
+    console.print(bar[: BAR_WIDTH + len(parts)], highlight=False)
+    console.print("  ".join(legend), highlight=False)
+
+
+def _plan_label(plan: dict) -> str:
+    from flopgrid.perf import Plan
+
+    return Plan(**plan).short()
+
+
+def _render_prediction(r: dict) -> None:
+    table = Table(title=f"{r['model']} on {r['chips']} x {r['hardware']} ({r['cluster']}, {r['dtype']})",
+                  show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("plan", _plan_label(r["plan"]))
+    table.add_row("step time", f"{r['step_time_s']:.3f} s ({r['micro_batches']} micro-batches)")
+    table.add_row("tokens per second", f"{r['tokens_per_second']:,.0f}")
+    table.add_row("MFU / HFU", f"{pct(r['mfu'])} / {pct(r['hfu'])}")
+    fits = "[green]fits[/green]" if r["fits"] else "[red]does not fit[/red]"
+    table.add_row("memory per chip", f"{r['memory_gib_per_chip']:.1f} of {r['hbm_gib_per_chip']:.1f} GiB, {fits}")
+    mem = r["memory_breakdown_gib"]
+    table.add_row("  memory breakdown", ", ".join(f"{k} {v:.1f}" for k, v in mem.items()))
+    table.add_row("bottleneck", r["bottleneck"])
+    console.print(table)
+    _bar(r["breakdown"])
+
+
+def _render_search(r: dict) -> None:
+    table = Table(title=f"{r['model']} on {r['chips']} x {r['hardware']}: best of {r['searched']:,} plans "
+                        f"({r['fitting']:,} fit) in {r['seconds']:.2f} s")
+    for col in ("#", "plan", "step s", "tokens/s", "MFU", "HFU", "GiB/chip", "bottleneck"):
+        table.add_column(col, justify="left" if col in ("plan", "bottleneck") else "right")
+    for i, c in enumerate(r["candidates"], 1):
+        table.add_row(str(i), _plan_label(c["plan"]), f"{c['step_time_s']:.3f}", f"{c['tokens_per_second']:,.0f}",
+                      pct(c["mfu"]), pct(c["hfu"]), f"{c['memory_gib_per_chip']:.1f}", c["bottleneck"])
+    console.print(table)
+    _bar(r["best"]["breakdown"])
+
+
+def register(app: typer.Typer) -> None:
+    app.command("predict")(predict_cmd)
+    app.command("plan")(plan_cmd)
