@@ -46,7 +46,13 @@ def cpu_peak(dtype: str = "fp32", measure_seconds: float = 1.0) -> PeakChoice:
     record = load_cpu_peak() or {}
     value = record.get("peak_flops", {}).get(dtype)
     if value:
-        return PeakChoice(float(value), "cpu", f"cached `flopgrid peak --measure` ({cache_path()})")
+        import torch
+
+        threads = record.get("threads")
+        if threads and int(threads) != torch.get_num_threads():
+            warnings.warn(f"the cached CPU peak was measured with {threads} threads, this run uses "
+                          f"{torch.get_num_threads()}: MFU is against the {threads}-thread peak", stacklevel=3)
+        return PeakChoice(float(value), "cpu", f"cached `flopgrid peak --measure` ({threads} threads, {cache_path()})")
     from flopgrid.meter.peak import measure_matmul_peak
 
     m = measure_matmul_peak(dtype, size=1024, seconds=measure_seconds, device="cpu")
