@@ -4,7 +4,8 @@ Fitted on philly_pollux.csv (Pollux OSDI'21 artifact, 82,247 jobs, 2017-09-04..1
 see ../shared/data/traces/PROVENANCE.md) and written here as constants, so a fresh
 install needs no trace file:
 - GPU-count histogram: the exact counts of the trace.
-- Run time: log-normal per GPU count (mean and sd of ln(duration_s) per count).
+- Run time: log-normal per GPU count, fitted robustly: median of ln(duration_s) and
+  sd = (p90 - p10) / 2.563 of ln(duration_s) per count.
 - Arrivals: a Poisson process whose rate follows the trace's mean jobs per hour of day
   (UTC); `days` is derived from `jobs` unless given.
 Output is a flopgrid-format CSV (`id,submit_s,chips,model,duration_s`), models assigned
@@ -23,10 +24,10 @@ from flopgrid.sim.jobs import JobSpec
 from flopgrid.sim.traces.common import assign_models
 
 PHILLY_GPU_COUNTS: dict[int, int] = {1: 76627, 2: 1818, 4: 1870, 8: 1643, 16: 199, 32: 67, 64: 6, 128: 3}
-# ln(duration_s) mean and sd per GPU count
+# ln(duration_s) median and robust sd per GPU count
 PHILLY_LOG_DURATION: dict[int, tuple[float, float]] = {
-    1: (6.719, 1.972), 2: (4.522, 3.268), 4: (9.106, 2.781), 8: (9.654, 2.791),
-    16: (9.270, 3.345), 32: (8.827, 2.468), 64: (5.703, 3.730), 128: (6.234, 3.436),
+    1: (7.018, 1.920), 2: (3.045, 3.432), 4: (9.765, 2.809), 8: (10.073, 2.885),
+    16: (10.869, 3.413), 32: (9.565, 1.687), 64: (7.256, 3.303), 128: (8.371, 2.359),
 }
 # mean job submissions per hour of day (UTC), hours 0..23
 PHILLY_JOBS_PER_HOUR: tuple[float, ...] = (
