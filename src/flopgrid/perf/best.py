@@ -26,7 +26,7 @@ def _cached(model: ModelSpec, cluster: Cluster, chips: int, global_batch_tokens:
     from flopgrid.perf.search import search_plans
 
     try:
-        return float(search_plans(model, cluster, chips, global_batch_tokens, top_k=1).best.mfu)
+        return float(search_plans(model, cluster, chips, global_batch_tokens, top_k=1, skip_dominated=True).best.mfu)
     except (FlopgridError, ValueError, ZeroDivisionError, FloatingPointError):
         return 0.0
 

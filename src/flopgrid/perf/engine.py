@@ -268,7 +268,10 @@ def _memory(shape: ModelShape, P: PlanArrays, tp, pp, v, m, M, sp_div, el, layer
     E = layers * lp_expert
     zero = P.zero
     sharded = D / shard_d + E / shard_e
-    weights = np.where(zero == 3, 2.0 * sharded + 2.0 * 2.0 * (lp_dense + lp_expert), 2.0 * (D + E))
+    # ZeRO-3 holds its shard plus the gathered current + prefetched layer (never more than
+    # the unsharded weights)
+    gathered = np.minimum(2.0 * 2.0 * (lp_dense + lp_expert), 2.0 * (D + E) - 2.0 * sharded)
+    weights = np.where(zero == 3, 2.0 * sharded + gathered, 2.0 * (D + E))
     grads = np.where(zero >= 2, 2.0 * sharded, 2.0 * (D + E))
     optim = np.where(zero >= 1, 12.0 * sharded, 12.0 * (D + E))
 
@@ -284,7 +287,8 @@ def _memory(shape: ModelShape, P: PlanArrays, tp, pp, v, m, M, sp_div, el, layer
     per_layer = np.where(rc == 2, h * el / sp_div, np.where(rc == 1, rep + attn + ffn, full_layer))
     in_flight = np.where(P.pp > 1, np.minimum(pp, m) * np.where(P.v > 1, 1.0 + (pp - 1.0) / (pp * v), 1.0), 1.0)
     in_flight = np.where(is_last & (P.pp > 1), 1.0, in_flight)
-    acts = M * (layers * per_layer * in_flight + np.where(rc == 2, full_layer, 0.0))
+    # full recompute: during the backward one layer is re-materialised in place of its stored input
+    acts = M * (layers * per_layer * in_flight + np.where(rc == 2, full_layer - h * el / sp_div, 0.0))
     acts = acts + np.where(is_last, 4.0 * M * shape.vocab_size / tp, 0.0)  # fp32 logits (Korthikanti §4.3)
     total = weights + grads + optim + acts
     return {"weights": weights, "gradients": grads, "optimizer": optim, "activations": acts,

@@ -75,8 +75,12 @@ def _check_pins(pins: dict) -> dict:
 
 
 def enumerate_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch_tokens: int,
-                    pins: dict | None = None) -> tuple[PlanArrays, str]:
-    """Every valid plan (as arrays) and, when there is none, the reason in words."""
+                    pins: dict | None = None, skip_dominated: bool = False) -> tuple[PlanArrays, str]:
+    """Every valid plan (as arrays) and, when there is none, the reason in words.
+
+    `skip_dominated` drops plans the model can never rank first: sequence parallelism off
+    when tp > 1 (same traffic, more memory and element-wise time) and ZeRO stages 0 and 1
+    (stage 2 has the same traffic, less memory and a sharded optimizer update)."""
     pins = _check_pins(pins or {})
     seqs = global_batch_seqs(model, global_batch_tokens)
     L, heads, T = model.n_layers, model.n_heads, model.seq_len
@@ -126,12 +130,14 @@ def enumerate_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch
         return _empty(), reason if "tp" not in pins else reason + f" with the pinned plan fields {pins}"
     base = np.array(rows, dtype=np.int64)
     rcs = [RECOMPUTE_CODE[pins["recompute"]]] if "recompute" in pins else [0, 1, 2]
-    zeros = [pins["zero"]] if "zero" in pins else list(ZERO_STAGES)
+    zeros = [pins["zero"]] if "zero" in pins else [2, 3] if skip_dominated else list(ZERO_STAGES)
     sps = [int(bool(pins["sequence_parallel"]))] if "sequence_parallel" in pins else [0, 1]
     extra = np.array([(r, z, s) for r in rcs for z in zeros for s in sps], dtype=np.int64)
     grid_base = np.repeat(base, len(extra), axis=0)
     grid_extra = np.tile(extra, (len(base), 1))
     keep = ~((grid_extra[:, 2] == 1) & (grid_base[:, 0] == 1)) | ("sequence_parallel" in pins)
+    if skip_dominated and "sequence_parallel" not in pins:
+        keep &= ~((grid_extra[:, 2] == 0) & (grid_base[:, 0] > 1))
     grid_base, grid_extra = grid_base[keep], grid_extra[keep]
     arrays = PlanArrays(tp=grid_base[:, 0], pp=grid_base[:, 1], dp=grid_base[:, 2], cp=grid_base[:, 3],
                         ep=grid_base[:, 4], mb=grid_base[:, 5], v=grid_base[:, 6], rc=grid_extra[:, 0],
@@ -146,7 +152,7 @@ def _empty() -> PlanArrays:
 
 def search_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch_tokens: int, pins: dict | None = None,
                  top_k: int = 5, dtype: str = "bf16", flash_attention: bool = True,
-                 calibration: Calibration = CALIBRATION) -> PlanSearch:
+                 calibration: Calibration = CALIBRATION, skip_dominated: bool = False) -> PlanSearch:
     """Search every valid plan; the `top_k` fastest that fit, best first.
 
     Raises NoSolutionError (with the reason) when no valid plan exists or none fits."""
@@ -156,7 +162,7 @@ def search_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch_to
     if top_k < 1:
         raise UserInputError(f"top_k must be >= 1, got {top_k}")
     fab = Fabric.of(cluster, dtype)
-    plans, reason = enumerate_plans(model, cluster, chips, global_batch_tokens, pins)
+    plans, reason = enumerate_plans(model, cluster, chips, global_batch_tokens, pins, skip_dominated)
     if len(plans) == 0:
         raise NoSolutionError(f"no valid plan for {model.name} on {chips} chips: {reason}")
     result = evaluate(model_shape(model), fab, plans, global_batch_seqs(model, global_batch_tokens), calibration,
