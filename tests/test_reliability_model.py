@@ -34,8 +34,23 @@ def test_llama3_mean_time_between_interruptions_is_about_3_1_hours():
 
 
 def test_llama3_effective_time_above_90_percent():
-    g = expected_goodput(LLAMA3.chips, LLAMA3.mttf_chip_hours, LLAMA3.checkpoint_s, LLAMA3.restart_s)
+    # A checkpoint taking a few minutes (3 min) to become durable, written asynchronously.
+    assert LLAMA3.checkpoint_write_s == 180.0
+    g = expected_goodput(LLAMA3.chips, LLAMA3.mttf_chip_hours, LLAMA3.checkpoint_s, LLAMA3.restart_s,
+                         checkpoint_write_s=LLAMA3.checkpoint_write_s)
     assert 0.90 < g < 0.95
+    # The same 3-minute checkpoint taken synchronously: sqrt(2*180/M) + 180/M lost, about 80%.
+    sync = expected_goodput(LLAMA3.chips, LLAMA3.mttf_chip_hours, 180.0, LLAMA3.restart_s)
+    assert sync == pytest.approx(0.80, abs=0.01)
+
+
+def test_async_write_exposure_by_hand():
+    # M = 360,000 s, C = 20 s, W = 200 s, R = 100 s: T = sqrt(2*20*M) = 3,795 s;
+    # loss = C/T + T/2M + (W - C + R)/M = sqrt(2C/M) + 280/M.
+    g = expected_goodput(10, 1000.0, 20.0, 100.0, checkpoint_write_s=200.0)
+    assert g == pytest.approx(1 - math.sqrt(40 / 360000) - 280 / 360000)
+    with pytest.raises(UserInputError, match="write time"):
+        expected_goodput(10, 1000.0, 20.0, 100.0, checkpoint_write_s=5.0)
 
 
 def test_opt_like_parameters_give_roughly_60_percent():

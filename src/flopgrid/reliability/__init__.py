@@ -14,6 +14,7 @@ from flopgrid.reliability.checkpointing import (
 from flopgrid.reliability.failures import lost_work_s, node_failure_rate_per_s, sample_node_failures
 from flopgrid.reliability.presets import (
     DEFAULT_CHECKPOINT_S,
+    DEFAULT_CHECKPOINT_WRITE_S,
     DEFAULT_REPAIR_S,
     DEFAULT_RESTART_S,
     LLAMA3,
@@ -24,7 +25,7 @@ from flopgrid.reliability.presets import (
 )
 
 __all__ = [
-    "DEFAULT_CHECKPOINT_S", "DEFAULT_REPAIR_S", "DEFAULT_RESTART_S", "LLAMA3", "LLAMA3_MTTF_CHIP_HOURS",
+    "DEFAULT_CHECKPOINT_S", "DEFAULT_CHECKPOINT_WRITE_S", "DEFAULT_REPAIR_S", "DEFAULT_RESTART_S", "LLAMA3", "LLAMA3_MTTF_CHIP_HOURS",
     "OPT175B", "PRESETS", "ReliabilityPreset", "expected_goodput", "interruptions_per_day", "job_mtbf_s",
     "lost_fraction", "lost_work_s", "node_failure_rate_per_s", "sample_node_failures", "young_daly_interval_s",
 ]
