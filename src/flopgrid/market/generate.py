@@ -15,11 +15,12 @@ PROVIDERS = ("coreweave", "lambda", "crusoe", "together", "nebius", "runpod", "v
 REGIONS = ("us-east", "us-west", "eu-west", "eu-north", "asia-east")
 HARDWARE_WEIGHTS = {"h100-sxm": 0.33, "a100-80gb": 0.18, "h200": 0.12, "b200": 0.06, "mi300x": 0.07,
                     "l40s": 0.05, "h100-pcie": 0.06, "tpu-v5p": 0.05, "tpu-v5e": 0.04, "tpu-v6e": 0.04}
-# model -> typical gang sizes (chips)
-MODELS = {"llama3-8b": (8, 16, 32, 64), "mpt-7b": (8, 16, 32, 64), "mixtral-8x7b": (16, 32, 64, 128),
-          "llama3-70b": (64, 128, 256, 512), "mpt-30b": (32, 64, 128), "gpt3-175b": (256, 512, 1024),
-          "llama3-405b": (512, 1024, 2048)}
-MODEL_WEIGHTS = (0.25, 0.1, 0.12, 0.25, 0.08, 0.1, 0.1)
+# model -> typical gang sizes (chips). Most jobs are small: in the Philly, Helios and Acme
+# traces the large majority of GPU jobs use <= 8-64 GPUs; few use more than 256.
+MODELS = {"llama3-8b": (8, 16, 32, 64), "mpt-7b": (8, 16, 32), "mixtral-8x7b": (16, 32, 64),
+          "mpt-30b": (32, 64, 128), "llama3-70b": (64, 128, 256), "gpt3-175b": (256, 512),
+          "llama3-405b": (512, 1024)}
+MODEL_WEIGHTS = (0.3, 0.15, 0.15, 0.1, 0.2, 0.07, 0.03)
 # slower-fabric variants: the same chips on 100 Gb/s Ethernet per GPU
 SLOW_FABRIC = {"scale_up_domain": 8, "scale_out_bytes_per_s": 100e9 / 8, "chips": 16384, "name": "ethernet-100g"}
 MTTF_CHIP_HOURS = (15_000.0, 30_000.0, 51_000.0, 80_000.0, 150_000.0)
@@ -36,8 +37,8 @@ def generate_scenario(pools: int, bids: int, intervals: int = 24, seed: int = 0,
     out_pools = []
     for i in range(pools):
         hw = str(rng.choice(hws, p=hw_p))
-        chips = int(rng.choice([64, 128, 256, 512, 1024, 2048], p=[0.2, 0.25, 0.25, 0.15, 0.1, 0.05]))
-        island = chips if rng.random() < 0.5 else max(8, chips // int(rng.choice([2, 4, 8])))
+        chips = int(rng.choice([128, 256, 512, 1024, 2048, 4096], p=[0.15, 0.25, 0.25, 0.2, 0.1, 0.05]))
+        island = chips if rng.random() < 0.6 else max(64, chips // int(rng.choice([2, 4])))
         lo, hi = PRICE_RANGE_PER_CHIP_HOUR[hw]
         base = round(float(rng.uniform(lo, hi)), 2)
         n_steps = int(rng.integers(1, 4))
