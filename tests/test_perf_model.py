@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from flopgrid.catalog import ModelSpec, MoESpec, default_cluster, load_model
 from flopgrid.errors import UserInputError
 from flopgrid.perf import CALIBRATION, Plan, predict
+from flopgrid.perf.engine import stage_layer_arrays
 from flopgrid.perf.fabric import Fabric
+from flopgrid.perf.plan import stage_layers
+from flopgrid.perf.search import search_plans
 
 A100 = default_cluster("a100")
 # GEMMs at exactly peak, HBM at exactly datasheet bandwidth: times become FLOPs / peak.
@@ -115,6 +119,70 @@ def test_uneven_stages_first_and_last_hold_fewer_layers():
     one = predict(model, A100, 1, Plan(tp=1, pp=1, dp=1), 32, calibration=IDEAL)
     three = predict(model, A100, 3, Plan(tp=1, pp=3, dp=1), 32, calibration=IDEAL)
     assert three.breakdown["gemm"] == pytest.approx(one.breakdown["gemm"] * 3 / 7, rel=1e-12)
+
+
+def test_stage_layers_hand_computed():
+    # Llama 3 405B (126 layers) on 16 stages: 16 x 8 = 128 slots, one layer fewer on the first
+    # and last stage (arXiv:2407.21783 §3.3.2): 7, 8 x 14, 7
+    assert stage_layers(126, 16, 1) == (7, *[8] * 14, 7)
+    # interleaved, v=2: 32 virtual stages of ceil(126/32) = 4; 30 x 4 = 120 leaves 6 = 3 + 3
+    # for virtual stages 0 and 31, on physical stages 0 and 15: 3 + 4, 8 x 14, 4 + 3
+    assert stage_layers(126, 16, 2) == (7, *[8] * 14, 7)
+    # v=4: 64 virtual of ceil(126/64) = 2; 62 x 2 = 124 leaves 2 = 1 + 1: 1 + 3 x 2 = 7
+    assert stage_layers(126, 16, 4) == (7, *[8] * 14, 7)
+    # v=3: 48 virtual of 3 need 46 x 3 = 138 > 126 layers: impossible
+    assert stage_layers(126, 16, 3) is None
+    # 126 on 8 stages, v=2: 16 virtual of 8, 14 x 8 = 112 leaves 14 = 7 + 7: 15, 16 x 6, 15
+    assert stage_layers(126, 8, 2) == (15, *[16] * 6, 15)
+    # 9 layers on 4 stages: ceil 3, 2 x 3 = 6 leaves 3 = 2 + 1 (the first takes the larger half)
+    assert stage_layers(9, 4, 1) == (2, 3, 3, 1)
+    assert stage_layers(96, 8, 3) == (12,) * 8  # divisible: even
+    assert stage_layers(5, 4, 1) is None  # 2 + 2 in the middle leave 1 for both ends
+    for L, pp, v in ((126, 16, 2), (126, 8, 2), (61, 5, 2), (100, 7, 2)):
+        assert sum(stage_layers(L, pp, v)) == L
+    # the engine's vectorised split agrees with the scalar one on every valid (L, pp, v)
+    grid = [(L, pp, v) for L in (7, 9, 61, 80, 126) for pp in range(1, 17) for v in range(1, 7)
+            if stage_layers(L, pp, v) is not None]
+    for L, pp, v in grid:
+        first, mid, last = (int(a[0]) for a in stage_layer_arrays(L, np.array([pp]), np.array([v])))
+        ref = stage_layers(L, pp, v)
+        assert (first, last) == (ref[0], ref[-1]) and (pp <= 2 or mid == max(ref[1:-1]))
+
+
+def test_uneven_interleaved_stages_follow_the_slowest_stage():
+    # 9 layers, pp 2, v 2: 4 virtual stages of ceil(9/4) = 3; 2 x 3 = 6 leaves 3 = 2 + 1, so
+    # physical stages hold 2 + 3 = 5 and 3 + 1 = 4 (+ the head). The first is the slowest in
+    # layers; with a 64-entry vocabulary the head is negligible, so GEMM time per step is
+    # 5 layers' worth of micro-batches: 5/9 of the single-stage run.
+    model = TINY.model_copy(update={"n_layers": 9, "d_model": 1024, "n_heads": 8, "n_kv_heads": 8, "d_ff": 4096,
+                                    "vocab_size": 64})
+    one = predict(model, A100, 1, Plan(tp=1, pp=1, dp=1), 64, calibration=IDEAL)
+    two = predict(model, A100, 2, Plan(tp=1, pp=2, dp=1, interleave=2), 64, calibration=IDEAL)
+    assert two.breakdown["gemm"] == pytest.approx(one.breakdown["gemm"] * 5 / 9, rel=1e-12)
+    # bubble (p-1)/(m v) of the steady state still holds with uneven stages
+    steady = sum(two.breakdown[k] for k in ("gemm", "attention", "elementwise", "recompute", "tp_comm",
+                                             "cp_comm", "ep_comm", "pp_comm", "head"))
+    assert two.breakdown["pipeline_bubble"] / steady == pytest.approx(1 / (two.micro_batches * 2), rel=1e-9)
+
+
+def test_llama3_405b_uneven_interleaved_plan_predicts_and_is_searched():
+    """The Llama 3 405B plan of arXiv:2407.21783 Table 4 (TP8 PP16 DP128, 126 layers, an
+    interleaved schedule) is a valid plan, and the planner searches it when pinned."""
+    llama = load_model("llama3-405b")
+    h100 = default_cluster("h100", 16384)
+    plan = Plan(tp=8, pp=16, dp=128, interleave=2, sequence_parallel=True)
+    p = predict(llama, h100, 16384, plan, 2**24)
+    assert p.step_time_s > 0 and p.micro_batches == 16
+    with pytest.raises(UserInputError, match="first and last"):
+        predict(llama, h100, 16384, replace(plan, interleave=3), 2**24)
+    found = search_plans(llama, h100, 16384, 2**24, pins={
+        "tp": 8, "pp": 16, "dp": 128, "micro_batch": 1, "recompute": "full", "zero": 1, "sequence_parallel": True},
+        top_k=50)
+    # v in 1..16 with a valid split of 126 layers over 16 stages: 1, 2, 4 (3: see above;
+    # 5-7: 80-112 virtual stages of 2 need 156-220 layers; >= 8: more virtual stages than layers)
+    by_v = {c.plan.interleave for c in found.candidates}
+    assert found.searched == 3
+    assert 3 not in by_v and {1, 2, 4} <= by_v
 
 
 def test_breakdown_sums_to_step_time_and_tokens_per_second():

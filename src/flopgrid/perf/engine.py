@@ -19,8 +19,9 @@ Per layer and micro-batch, on the slowest pipeline stage:
 - recompute: `selective` re-runs the attention core forward, `full` the whole layer
   forward including its tp communication (Korthikanti et al. 2022 §5).
 Pipeline (Narayanan et al. 2021 §2.2): step = (m + (p-1)/v) * t_stage with m micro-batches,
-v interleaved chunks; uneven stages give the first and last stages fewer layers and the
-step follows the slowest stage (the last also runs the output head). Then the exposed
+v interleaved chunks; uneven stages (layers not dividing by p*v) give the first and last
+virtual stages fewer layers (`stage_layer_arrays`) and the step follows the slowest
+physical stage (the last also runs the output head). Then the exposed
 data-parallel gradient reduction, FSDP gathers (prefetched, hidden behind compute up to
 its length), and the optimizer update at HBM bandwidth.
 
@@ -86,6 +87,23 @@ class PlanArrays:
                     ep=int(self.ep[i]), micro_batch=int(self.mb[i]), interleave=int(self.v[i]),
                     recompute=RECOMPUTE_CHOICES[int(self.rc[i])], zero=int(self.zero[i]),
                     sequence_parallel=bool(self.sp[i]))
+
+
+def stage_layer_arrays(n_layers: int, pp: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Layers on the first, a middle and the last physical stage of every plan: the
+    vectorised `flopgrid.perf.plan.stage_layers` (middle virtual stages hold
+    ceil(L/(pp v)), the first and last virtual stages split the rest, first the larger
+    half; physical stage i holds virtual stages i, i+pp, ...). `mid` is 0 when pp <= 2."""
+    n = pp * v
+    even = n_layers % n == 0
+    c = -(-n_layers // n)
+    rem = n_layers - (n - 2) * c
+    fv = np.where(even, c, -(-rem // 2))
+    lv = np.where(even, c, rem - fv)
+    first = np.where(pp == 1, n_layers, fv + (v - 1) * c)
+    last = np.where(pp == 1, n_layers, lv + (v - 1) * c)
+    mid = np.where(pp > 2, v * c, 0)
+    return first, mid, last
 
 
 def _gemm_time(gemms: tuple[Gemm, ...], tokens, tp, ep, fab: Fabric, cal: Calibration):
@@ -184,14 +202,7 @@ def evaluate(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Cali
     head = 3.0 * head_f + M * vt * 16.0 / hbm  # fp32 logits, softmax cross-entropy fwd + bwd
 
     # --- pipeline stages --------------------------------------------------------------
-    even = (L % P.pp == 0) | (P.v > 1)
-    n_mid = -(-L // P.pp)
-    rem = L - (P.pp - 2) * n_mid
-    first = np.where(even, L // P.pp, -(-rem // 2))
-    last = np.where(even, L // P.pp, rem - -(-rem // 2))
-    first = np.where(P.pp == 1, L, first)
-    last = np.where(P.pp == 1, L, last)
-    mid = np.where(P.pp > 2, n_mid, 0)
+    first, mid, last = stage_layer_arrays(L, P.pp, P.v)
     t_first = first * t_layer + np.where(P.pp == 1, head, 0.0)
     t_last = last * t_layer + head
     t_mid = mid * t_layer

@@ -64,6 +64,48 @@ class Plan:
         return " ".join(parts)
 
 
+def virtual_stage_layers(n_layers: int, n_virtual: int) -> tuple[int, int, int] | None:
+    """Layers of the (first, middle, last) virtual pipeline stages, or None when impossible.
+
+    When `n_virtual` divides the layers every stage holds n_layers / n_virtual. Otherwise
+    the middle stages hold ceil(n_layers / n_virtual) and the first and last split the
+    remainder, the first taking the larger half: the uneven split Megatron-Core exposes as
+    --decoder-first/last-pipeline-num-layers and Llama 3 used (arXiv:2407.21783 §3.3.2:
+    "we reduce one Transformer layer each from the first and the last stages" so the
+    embedding and the output head balance them). Both ends need at least one layer."""
+    if n_virtual < 1 or n_virtual > n_layers:
+        return None
+    if n_layers % n_virtual == 0 or n_virtual == 1:
+        even = n_layers // n_virtual
+        return even, even, even
+    mid = -(-n_layers // n_virtual)
+    rem = n_layers - (n_virtual - 2) * mid
+    if rem < 2:
+        return None
+    first = -(-rem // 2)
+    return first, mid, rem - first
+
+
+def stage_layers(n_layers: int, pp: int, interleave: int = 1) -> tuple[int, ...] | None:
+    """Layers held by each of the `pp` physical stages (None when the split is impossible).
+
+    With the interleaved schedule (Narayanan et al. 2021 §2.2.2) stage i holds virtual
+    stages i, i+pp, ..., i+(v-1)pp, so the first physical stage holds the first virtual
+    stage plus v-1 middle ones and the last holds the last virtual stage plus v-1 middle
+    ones. Example: Llama 3 405B, 126 layers, pp 16, v 2: 32 virtual stages of 4 layers with
+    3 on the first and last, so stages hold 7, 8 x 14, 7."""
+    if pp < 1 or interleave < 1 or (pp == 1 and interleave > 1):
+        return None
+    split = virtual_stage_layers(n_layers, pp * interleave)
+    if split is None:
+        return None
+    first, mid, last = split
+    if pp == 1:
+        return (n_layers,)
+    rest = (interleave - 1) * mid
+    return (first + rest, *([interleave * mid] * (pp - 2)), last + rest)
+
+
 def global_batch_seqs(model: ModelSpec, global_batch_tokens: int) -> int:
     """Sequences per optimizer step; the batch must be whole sequences."""
     if global_batch_tokens <= 0:
@@ -94,16 +136,13 @@ def check_plan(model: ModelSpec, chips: int, plan: Plan, global_batch_tokens: in
         raise UserInputError(f"tp ({plan.tp}) must divide n_heads ({model.n_heads})")
     if plan.pp > model.n_layers:
         raise UserInputError(f"pp ({plan.pp}) must be <= n_layers ({model.n_layers})")
-    if plan.interleave > 1:
-        if plan.pp == 1:
-            raise UserInputError("interleave > 1 needs pp > 1 (virtual stages of a pipeline)")
-        if model.n_layers % (plan.pp * plan.interleave):
-            raise UserInputError(
-                f"interleaved schedule: pp*interleave ({plan.pp}*{plan.interleave}) must divide n_layers "
-                f"({model.n_layers})"
-            )
-    elif plan.pp > 2 and model.n_layers - (plan.pp - 2) * -(-model.n_layers // plan.pp) < 2:
-        raise UserInputError(f"pp ({plan.pp}) leaves no layers for the first and last stages of {model.n_layers}")
+    if plan.interleave > 1 and plan.pp == 1:
+        raise UserInputError("interleave > 1 needs pp > 1 (virtual stages of a pipeline)")
+    if stage_layers(model.n_layers, plan.pp, plan.interleave) is None:
+        raise UserInputError(
+            f"pp*interleave ({plan.pp}*{plan.interleave}) virtual stages of {-(-model.n_layers // (plan.pp * plan.interleave))} "
+            f"layers leave fewer than one layer each for the first and last of {model.n_layers} layers"
+        )
     if model.seq_len % plan.cp:
         raise UserInputError(f"cp ({plan.cp}) must divide seq_len ({model.seq_len})")
     if model.moe is None:

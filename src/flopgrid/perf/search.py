@@ -2,8 +2,8 @@
 
 Valid plans (the same rules as `check_plan`): tp divides the heads and stays inside the
 scale-up domain (Megatron-LM places tp on NVLink); cp divides the sequence; pp <= layers,
-with uneven first/last stages allowed for the plain 1F1B schedule; interleave only when
-pp*v divides the layers and the micro-batch count divides by pp; dp*micro_batch divides
+with uneven first/last (virtual) stages allowed for 1F1B and interleaved schedules
+(`flopgrid.perf.plan.stage_layers`); interleave only when the micro-batch count divides by pp; dp*micro_batch divides
 the global batch; ep divides the experts and dp*cp; sequence parallelism only with tp > 1.
 Any field in `pins` is fixed. Plans that do not fit in HBM are pruned after the
 vectorised evaluation.
@@ -22,7 +22,7 @@ from flopgrid.errors import NoSolutionError, UserInputError
 from flopgrid.perf.constants import CALIBRATION, Calibration
 from flopgrid.perf.engine import PlanArrays, evaluate
 from flopgrid.perf.fabric import Fabric
-from flopgrid.perf.plan import RECOMPUTE_CHOICES, RECOMPUTE_CODE, ZERO_STAGES, Plan, global_batch_seqs
+from flopgrid.perf.plan import RECOMPUTE_CHOICES, RECOMPUTE_CODE, ZERO_STAGES, Plan, global_batch_seqs, stage_layers
 from flopgrid.perf.predict import GIB, Prediction, prediction_from
 from flopgrid.perf.shape import model_shape
 
@@ -95,6 +95,7 @@ def enumerate_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch
         return _empty(), f"no tp divides both chips ({chips}) and n_heads ({heads})" + (
             "" if "tp" in pins else f" within the scale-up domain ({cluster.scale_up_domain})")
     rows: list[tuple[int, int, int, int, int, int, int]] = []
+    splits = _valid_interleaves(L, divs)
     reason = f"no dp*micro_batch divides the global batch of {seqs} sequences"
     for tp in tps:
         for cp in allowed("cp", [d for d in _divisors(chips // tp) if d <= MAX_CP]):
@@ -109,7 +110,6 @@ def enumerate_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch
                     continue
                 if seqs % dp:
                     continue
-                uneven_ok = pp <= 2 or L - (pp - 2) * -(-L // pp) >= 2
                 if model.moe is None:
                     eps = [1]
                 else:
@@ -119,10 +119,8 @@ def enumerate_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch
                     if seqs % (dp * mb):
                         continue
                     m = seqs // (dp * mb)
-                    vs = [1] if pp == 1 else [v for v in range(1, MAX_INTERLEAVE + 1) if L % (pp * v) == 0]
+                    vs = [1] if pp == 1 else [v for v in range(1, MAX_INTERLEAVE + 1) if v in splits[pp]]
                     vs = [v for v in allowed("interleave", vs) if v in vs and (v == 1 or m % pp == 0)]
-                    if not uneven_ok:
-                        vs = [v for v in vs if v > 1]
                     for v in vs:
                         for ep in eps:
                             rows.append((tp, pp, dp, cp, ep, mb, v))
@@ -143,6 +141,12 @@ def enumerate_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch
                         ep=grid_base[:, 4], mb=grid_base[:, 5], v=grid_base[:, 6], rc=grid_extra[:, 0],
                         zero=grid_extra[:, 1], sp=grid_extra[:, 2])
     return arrays, ""
+
+
+def _valid_interleaves(n_layers: int, pps: list[int]) -> dict[int, set[int]]:
+    """For each pp, the interleave factors whose (possibly uneven) stage split exists."""
+    return {pp: {v for v in range(1, MAX_INTERLEAVE + 1) if stage_layers(n_layers, pp, v) is not None}
+            for pp in pps if pp <= n_layers}
 
 
 def _empty() -> PlanArrays:
