@@ -80,9 +80,13 @@ def _lp(model: MarketModel, integer: bool, col_lower=None, col_upper=None):
 
 
 def solve_milp(model: MarketModel, time_limit_s: float | None = None, mip_gap: float = 1e-4,
-               threads: int | None = None) -> SolveOutcome:
-    """Solve the clearing MILP with HiGHS."""
+               threads: int | None = None, warm_start: bool = True) -> SolveOutcome:
+    """Solve the clearing MILP with HiGHS, warm-started from the greedy allocation. If the
+    time limit hits before HiGHS has an incumbent, the greedy allocation is returned (status
+    time_limit, gap unknown)."""
     import highspy
+
+    from flopgrid.market.heuristic import greedy_solution
 
     t0 = time.perf_counter()
     h = new_highs()
@@ -94,6 +98,12 @@ def solve_milp(model: MarketModel, time_limit_s: float | None = None, mip_gap: f
     st = h.passModel(_lp(model, integer=True))
     if st == highspy.HighsStatus.kError:
         return SolveOutcome("error", None, None, None, time.perf_counter() - t0, "HiGHS rejected the model")
+    start = greedy_solution(model) if warm_start and model.n_x else None
+    if start is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = start
+        sol.value_valid = True
+        h.setSolution(sol)
     h.run()
     ms = h.getModelStatus()
     info = h.getInfo()
@@ -105,6 +115,9 @@ def solve_milp(model: MarketModel, time_limit_s: float | None = None, mip_gap: f
         status = "optimal"
     elif ms in (M.kTimeLimit, M.kIterationLimit, M.kSolutionLimit, M.kInterrupt):
         status = "time_limit" if has_sol else "no_solution"
+        if not has_sol and start is not None:  # safe fallback: the greedy allocation
+            return SolveOutcome("time_limit", start, float(model.col_cost @ start), None, time.perf_counter() - t0,
+                                "time limit before an incumbent: greedy allocation")
     elif ms == M.kModelEmpty:
         status, x = "optimal", np.zeros(0)
     else:

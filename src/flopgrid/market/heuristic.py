@@ -1,0 +1,68 @@
+"""Greedy feasible allocation: a warm start for HiGHS and the safe fallback when the time
+limit hits before the solver has an incumbent.
+
+Candidates are taken in decreasing value per chip-interval; one is accepted when its bid is
+still open, every covered (pool, interval) has room for chips x (1 + reserve fraction), and
+its value beats the incremental offer cost (cheapest steps first). The offer-step and
+reserve columns are then filled to match, so the vector is feasible for the MILP.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from flopgrid.market.model_build import MarketModel
+
+
+def _step_cost(prices: list[float], sizes: list[float], q: float) -> float:
+    cost = 0.0
+    for p, s in zip(prices, sizes):
+        take = min(q, s)
+        cost += take * p
+        q -= take
+        if q <= 0:
+            break
+    return cost if q <= 1e-9 else float("inf")
+
+
+def greedy_solution(model: MarketModel) -> np.ndarray:
+    f = model.reserve_fraction
+    steps: dict[tuple[int, int], tuple[list[float], list[float], list[int]]] = {}
+    for i, (p, t, _j) in enumerate(model.y_cols):
+        entry = steps.setdefault((p, t), ([], [], []))
+        entry[0].append(float(model.col_cost[model.n_x + i]))
+        entry[1].append(float(model.col_upper[model.n_x + i]))
+        entry[2].append(model.n_x + i)
+    demand = {k: 0.0 for k in steps}
+    x = np.zeros(model.n_cols)
+    done: set[int] = set()
+    size = model.cand_chips * model.cand_len
+    order = np.argsort(-model.cand_value_usd / np.maximum(size, 1), kind="stable")
+    for k in order.tolist():
+        b = int(model.cand_bid[k])
+        if b in done:
+            continue
+        p, s, L, g = int(model.cand_pool[k]), int(model.cand_start[k]), int(model.cand_len[k]), int(model.cand_chips[k])
+        extra = 0.0
+        for t in range(s, s + L):
+            pr, sz, _ = steps[(p, t)]
+            d = demand[(p, t)]
+            extra += _step_cost(pr, sz, (1 + f) * (d + g)) - _step_cost(pr, sz, (1 + f) * d)
+            if extra == float("inf"):
+                break
+        if extra < model.cand_value_usd[k]:
+            x[k] = 1.0
+            done.add(b)
+            for t in range(s, s + L):
+                demand[(p, t)] += g
+    for key, (pr, sz, cols) in steps.items():
+        q = (1 + f) * demand[key]
+        for c, s_ in zip(cols, sz):
+            take = min(q, s_)
+            x[c] = take
+            q -= take
+    if model.r_cols:
+        base = model.n_x + len(model.y_cols)
+        for i, key in enumerate(model.r_cols):
+            x[base + i] = f * demand[key]
+    return x
