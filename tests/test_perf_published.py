@@ -53,3 +53,34 @@ def test_row_parser_flash_rule_and_optional_columns():
     assert run.flash_attention and run.pins == {"zero": 3} and run.global_batch_tokens == 512 * 8192
     c = check_run(run)
     assert c.plan.zero == 3 and c.metric == "tflops_per_chip" and c.predicted > 0
+
+
+def _heldout() -> dict:
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "perf_heldout_h100.csv"
+    with path.open(newline="") as fh:
+        return {row["id"]: row for row in csv.DictReader(fh)}
+
+
+def test_heldout_a100_fsdp_rows_within_5_percent_out_of_sample():
+    """MosaicML llm-foundry's A100 FSDP runs (never used for fitting) in tokens/s per GPU:
+    the measured figure is compared with the model's, row by row."""
+    rows = _heldout()
+    for rid in ("mpt-70b-2k-64gpu-a100", "mpt-30b-2k-8gpu-a100"):
+        c = check_run(run_from_row(rows[rid]))
+        assert c.metric == "tokens_per_s_per_chip"
+        assert c.measured == float(rows[rid]["measured_tokens_per_s_per_chip"])
+        assert abs(c.error) <= 0.05, (rid, c.error)
+
+
+def test_model_tflops_metric_is_mfu_times_peak():
+    row = _heldout()["llama3-405b-8192gpu"]
+    c = check_run(run_from_row(row))
+    assert c.metric == "model_tflops_per_chip" and c.measured == 430.0
+    assert (c.plan.tp, c.plan.pp, c.plan.dp, c.plan.cp) == (8, 16, 64, 1)
+    from flopgrid.perf import predict
+
+    run = run_from_row(row)
+    p = predict(run.model, run.cluster, run.chips, c.plan, run.global_batch_tokens)
+    assert c.predicted == pytest.approx(p.mfu * 989.5, rel=1e-12)  # H100 SXM bf16 dense peak, TFLOP/s

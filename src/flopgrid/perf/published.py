@@ -2,8 +2,11 @@
 
 A row (a mapping, e.g. one line of ../shared/reference/perf_measured.csv) gives the model
 shape, hardware, chips, the parallel plan fields the authors published, and one measured
-figure: `measured_step_time_s` or `measured_tflops_per_chip` (hardware FLOP/s per chip,
-recompute counted, as Megatron-LM SC21 eq. 3; equal to model FLOP/s without recompute).
+figure: `measured_step_time_s`, `measured_tflops_per_chip` (hardware FLOP/s per chip,
+recompute counted, as Megatron-LM SC21 eq. 3; equal to model FLOP/s without recompute),
+`measured_model_tflops_per_chip` (model FLOP/s per chip, recompute not counted: what an
+MFU figure times the peak gives, e.g. Llama 3 Table 4) or `measured_tokens_per_s_per_chip`
+(trained tokens per second per chip: free of any FLOP-counting convention).
 Blank plan fields are searched by the planner with the published ones pinned. Optional
 columns: `cp`, `ep`, `zero`, `dtype`, `cluster`, `flash_attention`, `moe_*`.
 
@@ -44,6 +47,8 @@ class PublishedRun:
     flash_attention: bool
     measured_step_time_s: float | None
     measured_tflops_per_chip: float | None
+    measured_model_tflops_per_chip: float | None = None
+    measured_tokens_per_s_per_chip: float | None = None
 
     @property
     def fully_pinned(self) -> bool:
@@ -107,6 +112,8 @@ def run_from_row(row: Mapping) -> PublishedRun:
         dtype=str(row.get("dtype") or "bf16").strip(), flash_attention=flash,
         measured_step_time_s=_float(row, "measured_step_time_s"),
         measured_tflops_per_chip=_float(row, "measured_tflops_per_chip"),
+        measured_model_tflops_per_chip=_float(row, "measured_model_tflops_per_chip"),
+        measured_tokens_per_s_per_chip=_float(row, "measured_tokens_per_s_per_chip"),
     )
 
 
@@ -116,7 +123,7 @@ class RunCheck:
 
     run: PublishedRun
     plan: Plan
-    metric: str  # "step_time_s" | "tflops_per_chip"
+    metric: str  # "step_time_s" | "tflops_per_chip" | "model_tflops_per_chip" | "tokens_per_s_per_chip"
     predicted: float
     measured: float
 
@@ -137,13 +144,29 @@ def check_run(run: PublishedRun, calibration: Calibration = CALIBRATION) -> RunC
                             dtype=run.dtype, flash_attention=run.flash_attention, calibration=calibration)
 
     try:
-        search = search(run.pins if "zero" in run.pins else {**run.pins, "zero": 0})
+        best = search(run.pins if "zero" in run.pins else {**run.pins, "zero": 0}).best
     except NoSolutionError:
-        search = search(run.pins)
-    best = search.best
+        try:
+            best = search(run.pins).best
+        except NoSolutionError:
+            # the run was measured, so it fitted: a fully published plan is predicted even
+            # where the stated memory allowance puts it a little over HBM
+            if not all(k in run.pins for k in ("tp", "pp", "dp", "micro_batch", "recompute", "zero")):
+                raise
+            from flopgrid.perf.predict import predict
+
+            best = predict(run.model, run.cluster, run.chips, Plan(**run.pins), run.global_batch_tokens,
+                           dtype=run.dtype, flash_attention=run.flash_attention, calibration=calibration)
     if run.measured_step_time_s is not None:
         return RunCheck(run, best.plan, "step_time_s", best.step_time_s, run.measured_step_time_s)
-    if run.measured_tflops_per_chip is None:
-        raise ValueError(f"row {run.id}: no measured_step_time_s or measured_tflops_per_chip")
     peak = run.cluster.accelerator.peak(run.dtype)
-    return RunCheck(run, best.plan, "tflops_per_chip", best.hfu * peak / 1e12, run.measured_tflops_per_chip)
+    if run.measured_tflops_per_chip is not None:
+        return RunCheck(run, best.plan, "tflops_per_chip", best.hfu * peak / 1e12, run.measured_tflops_per_chip)
+    if run.measured_model_tflops_per_chip is not None:
+        return RunCheck(run, best.plan, "model_tflops_per_chip", best.mfu * peak / 1e12,
+                        run.measured_model_tflops_per_chip)
+    if run.measured_tokens_per_s_per_chip is not None:
+        return RunCheck(run, best.plan, "tokens_per_s_per_chip", best.tokens_per_second / run.chips,
+                        run.measured_tokens_per_s_per_chip)
+    raise ValueError(f"row {run.id}: no measured_step_time_s, measured_tflops_per_chip, "
+                     "measured_model_tflops_per_chip or measured_tokens_per_s_per_chip")
