@@ -86,3 +86,16 @@ def test_plan_whole_process_runs():
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["searched"] > 10_000 and data["best"]["fits"]
+
+
+def test_plan_human_output_fits_80_columns():
+    """The plan table stays readable in an 80-column terminal: no line wider than 80 and each
+    candidate's whole plan text on one line."""
+    env = {"COLUMNS": "80", "PATH": "", "TERM": "dumb"}
+    out = subprocess.run([sys.executable, "-m", "flopgrid.cli.main", "plan", "megatron-1t", "--hardware", "a100",
+                          "--chips", "3072", "--global-batch-tokens", "6291456", "--top", "5"],
+                         capture_output=True, text=True, env=env, check=True).stdout
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    plan_lines = [line.strip() for line in lines if line.strip().startswith("tp")]
+    assert len(plan_lines) == 5 and all(" pp" in p and " dp" in p and "rc=" in p for p in plan_lines)

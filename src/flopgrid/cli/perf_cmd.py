@@ -110,6 +110,9 @@ def plan_cmd(
     emit(result, as_json, _render_search)
 
 
+LEGEND_WIDTH = 78
+
+
 def _bar(breakdown: dict[str, float]) -> None:
     total = sum(breakdown.values()) or 1.0
     parts = [(k, v) for k, v in sorted(breakdown.items(), key=lambda kv: -kv[1]) if v / total >= 0.005]
@@ -119,7 +122,12 @@ def _bar(breakdown: dict[str, float]) -> None:
         bar += ch * max(1, round(BAR_WIDTH * v / total))
         legend.append(f"{ch} {k} {v:.3g} s ({100 * v / total:.0f}%)")
     console.print(bar[: BAR_WIDTH + len(parts)], highlight=False)
-    console.print("  ".join(legend), highlight=False)
+    lines = [""]
+    for entry in legend:  # wrap between entries, never inside one
+        if lines[-1] and len(lines[-1]) + 2 + len(entry) > LEGEND_WIDTH:
+            lines.append("")
+        lines[-1] += ("  " if lines[-1] else "") + entry
+    console.print("\n".join(lines), highlight=False)
 
 
 def _plan_label(plan: dict) -> str:
@@ -147,14 +155,16 @@ def _render_prediction(r: dict) -> None:
 
 
 def _render_search(r: dict) -> None:
-    table = Table(title=f"{r['model']} on {r['chips']} x {r['hardware']}: best of {r['searched']:,} plans "
-                        f"({r['fitting']:,} fit) in {r['seconds']:.2f} s")
-    for col in ("#", "plan", "step s", "tokens/s", "MFU", "HFU", "GiB/chip", "bottleneck"):
-        table.add_column(col, justify="left" if col in ("plan", "bottleneck") else "right")
+    """One line of figures per candidate and its plan on the line below: readable at 80
+    columns (the widest line is 79 characters)."""
+    console.print(f"[bold]{r['model']} on {r['chips']} x {r['hardware']}[/bold]: best of {r['searched']:,} plans "
+                  f"({r['fitting']:,} fit) in {r['seconds']:.2f} s", highlight=False)
+    console.print(f"[bold]{'#':>2} {'step s':>8} {'tokens/s':>10} {'MFU':>7} {'HFU':>7} {'GiB/chip':>8}  "
+                  f"bottleneck[/bold]", highlight=False)
     for i, c in enumerate(r["candidates"], 1):
-        table.add_row(str(i), _plan_label(c["plan"]), f"{c['step_time_s']:.3f}", f"{c['tokens_per_second']:,.0f}",
-                      pct(c["mfu"]), pct(c["hfu"]), f"{c['memory_gib_per_chip']:.1f}", c["bottleneck"])
-    console.print(table)
+        console.print(f"{i:>2} {c['step_time_s']:>8.3f} {c['tokens_per_second']:>10,.0f} {pct(c['mfu']):>7} "
+                      f"{pct(c['hfu']):>7} {c['memory_gib_per_chip']:>8.1f}  {c['bottleneck']}", highlight=False)
+        console.print(f"   [cyan]{_plan_label(c['plan'])}[/cyan]", highlight=False)
     _bar(r["best"]["breakdown"])
 
 
