@@ -80,10 +80,13 @@ def _lp(model: MarketModel, integer: bool, col_lower=None, col_upper=None):
 
 
 def solve_milp(model: MarketModel, time_limit_s: float | None = None, mip_gap: float = 1e-4,
-               threads: int | None = None, warm_start: bool = True) -> SolveOutcome:
-    """Solve the clearing MILP with HiGHS, warm-started from the greedy allocation. If the
-    time limit hits before HiGHS has an incumbent, the greedy allocation is returned (status
-    time_limit, gap unknown)."""
+               threads: int | None = None, warm_start: bool = False) -> SolveOutcome:
+    """Solve the clearing MILP with HiGHS. If the time limit hits before HiGHS has an
+    incumbent, the greedy allocation is returned (status time_limit, gap unknown).
+
+    `warm_start` (off by default) passes the greedy allocation to HiGHS first. It is off
+    because HiGHS 1.16 was seen returning the user's start as `col_value` while reporting the
+    objective of a better solution it found in presolve (a brute-force test caught it)."""
     import highspy
 
     from flopgrid.market.heuristic import greedy_solution
@@ -115,6 +118,8 @@ def solve_milp(model: MarketModel, time_limit_s: float | None = None, mip_gap: f
         status = "optimal"
     elif ms in (M.kTimeLimit, M.kIterationLimit, M.kSolutionLimit, M.kInterrupt):
         status = "time_limit" if has_sol else "no_solution"
+        if not has_sol and start is None and model.n_x:
+            start = greedy_solution(model)
         if not has_sol and start is not None:  # safe fallback: the greedy allocation
             return SolveOutcome("time_limit", start, float(model.col_cost @ start), None, time.perf_counter() - t0,
                                 "time limit before an incumbent: greedy allocation")
@@ -126,7 +131,7 @@ def solve_milp(model: MarketModel, time_limit_s: float | None = None, mip_gap: f
     gap = max(0.0, raw_gap) if x is not None and np.isfinite(raw_gap) and model.n_x else None
     if status == "optimal" and gap is None:
         gap = 0.0
-    obj = float(info.objective_function_value) if x is not None else None
+    obj = float(model.col_cost @ x) if x is not None else None  # of the vector returned, not HiGHS's report
     return SolveOutcome(status, x, obj, gap, secs, h.modelStatusToString(ms))
 
 
