@@ -44,6 +44,7 @@ class Counters:
     failures: int = 0
     interruptions: int = 0
     preemptions: int = 0
+    resizes: int = 0
     events: int = 0
     busy_chip_s_by_pool: list[float] = field(default_factory=list)
     useful_flop_by_pool: list[float] = field(default_factory=list)
@@ -178,6 +179,36 @@ class Simulation:
         self.c.preemptions += 1
         self._requeue(job)
 
+    def resize(self, job: Job, pool: int, gang: int) -> bool:
+        """Elastic reallocation (Pollux, OSDI'21 §4): checkpoint `job` (no work lost), restart it
+        on `pool` with `gang` chips paying the pool's restart cost. If the new gang cannot be
+        placed, the job resumes on its old pool and gang (still paying the restart)."""
+        if job.state != RUNNING:
+            return False
+        old_pool, old_gang = job.pool, job.gang
+        computed, _ = self._progress(job, self.now)
+        self._end_segment(job, saved=computed, lost=0.0)
+        self.c.resizes += 1
+        self._requeue(job)
+        if self.start(job, pool, gang):
+            return True
+        return self.start(job, old_pool, old_gang)
+
+    def can_resize(self, job: Job, pool: int, gang: int) -> bool:
+        """Whether `job` (running) could be placed on `pool` at `gang` chips once it releases its own."""
+        if job.state != RUNNING or self.rates.rate_flop_s(job.spec.model, pool, gang) <= 0:
+            return False
+        if pool != job.pool:
+            return self.pools[pool].can_place(gang)
+        return self.pools[pool].can_place_after_release(job.nodes, job.index, gang)
+
+    def remaining_flop_now(self, job: Job) -> float:
+        """Useful FLOPs `job` still has to compute, counting its current segment's progress."""
+        if job.state != RUNNING:
+            return job.remaining_flop()
+        computed, _ = self._progress(job, self.now)
+        return max(0.0, job.remaining_flop() - computed * job.rate_flop_s)
+
     def estimated_end_s(self, job: Job) -> float:
         """When a running job will finish if nothing interrupts it."""
         return job.seg_start_s + self._time_to_finish(job)
@@ -259,7 +290,7 @@ class Simulation:
                 self._handle(kind, a, b)
             if self.dirty:
                 self.dirty = False
-                if self.queue or self.requeued:
+                if self.queue or self.requeued or (self.policy.elastic and self.running):
                     self.policy.schedule(self)
                 self._record()
             if self.progress is not None and self.arrived % step == 0:

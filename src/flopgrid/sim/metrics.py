@@ -55,6 +55,7 @@ def summarize(sim: Simulation) -> dict[str, Any]:
         "failures": c.failures,
         "interruptions": c.interruptions,
         "preemptions": c.preemptions,
+        "resizes": c.resizes,
         "events": c.events,
         "wall_seconds": sim.wall_seconds,
     }

@@ -60,6 +60,14 @@ class PoolState:
             return self._best_full_island(1) >= 0
         return self._best_full_island(-(-g // nc)) >= 0
 
+    def can_place_after_release(self, alloc: list[tuple[int, int]], job: int, g: int) -> bool:
+        """Whether a gang of `g` fits once `job` releases `alloc` (state is left unchanged)."""
+        self.release(alloc, job)
+        ok = self.can_place(g)
+        for n, c in alloc:
+            self._take(n, c, job)
+        return ok
+
     def max_gang(self) -> int:
         """Largest gang placeable now."""
         nc = self.node_chips

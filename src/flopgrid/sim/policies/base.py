@@ -12,6 +12,8 @@ if TYPE_CHECKING:
 
 class Policy:
     name = "base"
+    elastic = False
+    """True: `schedule` is also called when nobody waits (to grow running jobs into idle chips)."""
 
     def setup(self, sim: Simulation) -> None:
         """Called once before the first event."""
