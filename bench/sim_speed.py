@@ -1,8 +1,11 @@
 """Simulator speed on the full Philly trace (Pollux artifact, 82,247 jobs) on `philly-like`
 with failures, one run per policy. Prints wall seconds, jobs/s and events/s per policy and
 the ratio of each policy's wall time to fifo's (the baseline, measured in the same run).
+For `market` it also prints the number of clearings and the HiGHS solve time; its epoch
+length and bid cap can be set (`--market-epoch-s`, `--market-max-bids`).
 
-    .venv/bin/python bench/sim_speed.py [TRACE] [--policies fifo,backfill,las,goodput]
+    .venv/bin/python bench/sim_speed.py [TRACE] [--policies fifo,backfill,las,goodput,market]
+        [--market-epoch-s 300] [--market-max-bids 64]
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-from flopgrid.sim import RateTable, load_fleet, load_trace, simulate
+from flopgrid.sim import RateTable, Simulation, load_fleet, load_trace, summarize
+from flopgrid.sim.policies import make_policy
+from flopgrid.sim.policies.market import Market
 
 DEFAULT = Path(os.environ.get("FLOPGRID_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data/traces/philly_pollux.csv"
 
@@ -21,7 +26,9 @@ DEFAULT = Path(os.environ.get("FLOPGRID_SHARED", Path(__file__).resolve().parent
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("trace", nargs="?", default=str(DEFAULT))
-    ap.add_argument("--policies", default="fifo,backfill,las,goodput")
+    ap.add_argument("--policies", default="fifo,backfill,las,goodput,market")
+    ap.add_argument("--market-epoch-s", type=float, default=None, help="market epoch (default: the policy's)")
+    ap.add_argument("--market-max-bids", type=int, default=None, help="bids per clearing (default: the policy's)")
     ap.add_argument("--fleet", default="philly-like")
     args = ap.parse_args()
     t = time.perf_counter()
@@ -32,12 +39,23 @@ def main() -> None:
     base = None
     for pol in args.policies.split(","):
         t = time.perf_counter()
-        m, sim = simulate(fleet, load.jobs, pol, failures=True, seed=0, rates=rates)
+        if pol == "market":
+            kw = {k: v for k, v in (("epoch_s", args.market_epoch_s), ("max_bids", args.market_max_bids)) if v}
+            policy = Market(**kw)
+        else:
+            policy = make_policy(pol)
+        sim = Simulation(fleet, load.jobs, policy, failures=True, seed=0, rates=rates).run()
+        m = summarize(sim)
         wall = time.perf_counter() - t
         base = base or wall
         print(f"{pol:9s} wall {wall:6.2f} s  jobs/s {len(load.jobs) / wall:9.0f}  events/s {m['events'] / wall:9.0f}  "
               f"x fifo {wall / base:5.2f}  completed {m['completed']}  avg_jct_h {m['avg_jct_h']:.2f}  "
               f"util {m['utilization']:.3f}  fleet_mfu {m['fleet_mfu']:.3f}  failures {m['failures']}")
+        if pol == "market":
+            cl = policy.clearings
+            print(f"          market: epoch {policy.epoch_s:.0f} s, max_bids {policy.max_bids}, {len(cl)} clearings, "
+                  f"HiGHS+build {sum(c['solve_seconds'] for c in cl):.1f} s, bids/clearing "
+                  f"{sum(c['bids'] for c in cl) / max(1, len(cl)):.0f}, started {sum(c['started'] for c in cl)}")
         sys.stdout.flush()
 
 

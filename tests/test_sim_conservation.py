@@ -19,7 +19,7 @@ FLEET = FleetSpec(name="tiny", pools=(
 ))
 RATES = RateTable(FLEET)
 JOBS = synth_jobs(300, seed=3, days=2)
-POLICIES = ("fifo", "backfill", "las", "goodput")
+POLICIES = ("fifo", "backfill", "las", "goodput", "market")
 
 
 def _check_invariants(m, sim):

@@ -45,8 +45,6 @@ def simulate(
     for p in policies:
         if p not in POLICIES:
             make_policy(p)  # raises with the list of names
-    if "market" in policies:
-        make_policy("market")  # says why it cannot run (exit 2)
     spec = load_fleet(fleet)
     load = load_trace(trace, fmt, seed)
     if load.skipped:

@@ -5,7 +5,8 @@ the DESIGN.md Pool fields the simulator uses: `id`, `hardware`, `chips`, `island
 (largest gang on one fabric island), optional `node_chips` (default 8), optional `cluster`
 (a catalog cluster name or an inline cluster mapping: the fabric the perf model uses;
 default the hardware's named cluster), optional `mttf_chip_hours` (default Llama 3's),
-optional `checkpoint_s`, `restart_s`, `repair_s`.
+optional `checkpoint_s`, `restart_s`, `repair_s`, optional `price_per_chip_hour` (USD, the
+pool's offer under the `market` policy; default: see `flopgrid.sim.policies.market`).
 
 Named fleets:
 - `philly-like`: about 2,500 GPUs, 8 per node. Philly (Jeon et al., ATC'19) ran P100/P40
@@ -46,6 +47,7 @@ class PoolSpec(BaseModel):
     restart_s: float = Field(default=DEFAULT_RESTART_S, ge=0)
     repair_s: float = Field(default=DEFAULT_REPAIR_S, ge=0)
     dtype: str | None = Field(default=None, description="default: bf16, else fp16 (V100)")
+    price_per_chip_hour: float | None = Field(default=None, ge=0, description="offer under the market policy (USD)")
 
     @model_validator(mode="after")
     def _check(self) -> PoolSpec:
