@@ -3,14 +3,13 @@ inside `demo` (the report reads JSONL and needs neither torch nor a GPU)."""
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.table import Table
 
-from flopgrid.cli.output import console, emit, pct, show_warnings, si, warn
+from flopgrid.cli.output import console, emit, pct, si, warn, warnings_as_lines
 from flopgrid.errors import UserInputError
 
 meter_app = typer.Typer(help="Meter a PyTorch training run: MFU, HFU, goodput and badput.", no_args_is_help=True)
@@ -48,12 +47,10 @@ def demo(
         raise UserInputError("the meter needs torch: pip install 'flopgrid[meter]'") from None
     from flopgrid.examples.train_demo import train
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with warnings_as_lines():
         result = train(out, steps=steps, size=size, batch_size=batch_size, stall_s=inject_data_stall_s,
                        checkpoint_every=checkpoint_every, resume=resume, threads=threads or None,
                        prometheus_port=prometheus_port)
-    show_warnings(caught)
     if not as_json:
         console.print(f"[dim]trained steps {result.first_step}..{result.last_step}, final loss "
                       f"{result.final_loss:.3f}; log {result.log_path}[/dim]")

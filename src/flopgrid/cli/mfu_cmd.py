@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Optional
 
 import typer
 from rich.table import Table
 
-from flopgrid.catalog import get_accelerator, load_model
-from flopgrid.cli.output import console, emit, pct, show_warnings, si, warn
+from flopgrid.catalog import get_accelerator
+from flopgrid.cli.output import console, emit, load_model_cli, pct, si, warn
 from flopgrid.errors import require_positive
 from flopgrid.flops import ATTENTION_CONVENTIONS, PARAMS_CONVENTIONS, RECOMPUTE_MODES, Throughput, mfu_report
 from flopgrid.flops.per_token import _check
@@ -40,10 +39,7 @@ def mfu(
     require_positive(chips, "--chips")
     if seq_len is not None:
         require_positive(seq_len, "--seq-len")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        spec = load_model(model)
-    show_warnings(caught)
+    spec = load_model_cli(model)
     acc = get_accelerator(hardware)
     tput = Throughput.from_any(chips, tokens_per_second, tokens_per_second_per_chip, step_time, global_batch_tokens)
     report = mfu_report(spec, acc, chips, tput.tokens_per_second, dtype, seq_len, params, attention, recompute)

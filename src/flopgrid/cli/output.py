@@ -6,7 +6,8 @@ import json
 import math
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
@@ -49,6 +50,23 @@ def warn(message: str) -> None:
 def show_warnings(caught: list[warnings.WarningMessage]) -> None:
     for w in caught:
         warn(str(w.message))
+
+
+@contextmanager
+def warnings_as_lines() -> Iterator[None]:
+    """Show every Python warning raised inside the block as one `warning:` line on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    show_warnings(caught)
+
+
+def load_model_cli(model: str):
+    """A model from a catalog name or spec file, its warnings shown as lines."""
+    from flopgrid.catalog import load_model
+
+    with warnings_as_lines():
+        return load_model(model)
 
 
 def si(value: float, unit: str = "FLOP/s") -> str:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Optional
 
 import typer
 from rich.table import Table
 
-from flopgrid.cli.output import console, emit, pct, show_warnings
+from flopgrid.cli.output import console, emit, load_model_cli, pct
 from flopgrid.errors import UserInputError, require_positive
 
 BAR_WIDTH = 40
@@ -25,14 +24,11 @@ _JSON = typer.Option(False, "--json", help="print JSON (contract keys)")
 
 
 def _load(model: str, hardware: str, chips: int, cluster: Optional[str], global_batch_tokens: int):
-    from flopgrid.catalog import get_accelerator, load_cluster, load_model
+    from flopgrid.catalog import get_accelerator, load_cluster
 
     require_positive(chips, "--chips")
     require_positive(global_batch_tokens, "--global-batch-tokens")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        spec = load_model(model)
-    show_warnings(caught)
+    spec = load_model_cli(model)
     acc = get_accelerator(hardware)
     fabric = load_cluster(cluster, hardware, chips)
     if fabric.hardware != acc.name:

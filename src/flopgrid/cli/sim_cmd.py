@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from flopgrid.cli.output import console, emit, err_console, pct, warn
+from flopgrid.cli.output import console, emit, err_console, warn
 from flopgrid.errors import UserInputError
 
 CONTRACT_KEYS = ("jobs", "completed", "avg_jct_h", "p99_jct_h", "makespan_h", "utilization", "fleet_mfu",
