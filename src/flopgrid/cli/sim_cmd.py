@@ -75,15 +75,19 @@ def simulate(
 
 
 def _render(r: dict) -> None:
+    from rich import box
+
     runs = r.get("runs", [r])
     first = runs[0]
-    t = Table(title=f"{first['jobs']:,} jobs on {first['fleet']}")
-    for col in ("policy", "done", "JCT h", "p99 h", "span h", "util", "MFU", "goodput", "EFLOP", "lost", "wall s"):
-        t.add_column(col, justify="right" if col != "policy" else "left")
+    wall = sum(m["wall_seconds"] for m in runs)
+    t = Table(title=f"{first['jobs']:,} jobs on {first['fleet']}", box=box.SIMPLE_HEAD, pad_edge=False,
+              caption=f"JCT/p99/span in hours; EFLOP useful, lost = EFLOP lost to failures; {wall:.1f} s wall")
+    for col in ("policy", "done", "JCT", "p99", "span", "util", "MFU", "goodput", "EFLOP", "lost"):
+        t.add_column(col, justify="right" if col != "policy" else "left", no_wrap=True)
     for m in runs:
         t.add_row(m["policy"], f"{m['completed']:,}", f"{m['avg_jct_h']:.2f}", f"{m['p99_jct_h']:.1f}",
-                  f"{m['makespan_h']:.1f}", f"{m['utilization']:.1%}", f"{m['fleet_mfu']:.1%}", f"{m['goodput_fraction']:.1%}",
-                  f"{m['useful_eflop']:,.1f}", f"{m['lost_eflop_failures']:,.2f}", f"{m['wall_seconds']:.1f}")
+                  f"{m['makespan_h']:.0f}", f"{m['utilization']:.1%}", f"{m['fleet_mfu']:.1%}", f"{m['goodput_fraction']:.1%}",
+                  f"{m['useful_eflop']:,.0f}", f"{m['lost_eflop_failures']:,.1f}")
     console.print(t)
     for m in runs:
         if m["rejected"]:
