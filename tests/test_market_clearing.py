@@ -149,7 +149,7 @@ def test_infeasible_market_reports_why():
 
 def test_time_limit_returns_incumbent_or_clear_status():
     sc = parse_scenario(generate_scenario(60, 400, 12, seed=3))
-    r = clear(sc, time_limit_s=0.01)
+    r = clear(sc, time_limit_s=0.01, method="exact")
     assert r.status in ("time_limit", "no_solution")
     if r.status == "no_solution":
         assert r.allocations == [] and not r.prices_published and r.gap is None

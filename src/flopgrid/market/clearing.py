@@ -19,7 +19,8 @@ from collections.abc import Callable
 import numpy as np
 
 from flopgrid.market import highs_backend
-from flopgrid.market.model_build import MarketModel, build_model
+from flopgrid.market.decomposition import solve_large
+from flopgrid.market.model_build import MarketModel, build_model, model_from_candidates
 from flopgrid.market.monitor import mitigate
 from flopgrid.market.orders import Scenario
 from flopgrid.market.result import (
@@ -37,6 +38,16 @@ from flopgrid.market.valuation import Valuer
 
 Solver = Callable[[MarketModel, float | None, float], highs_backend.SolveOutcome]
 PRICE_TOL = 1e-9
+AUTO_EXACT_MAX_PAIRS = 20_000  # bids x pools up to which `clear(method="auto")` builds the exact MILP
+
+
+def build_model_empty(scenario: Scenario, valuer: Valuer) -> MarketModel:
+    """A model without candidates whose `no_candidate_reason` says why, per bid."""
+    from flopgrid.market.columns import enumerate_options
+
+    reasons = enumerate_options(scenario, valuer).reasons
+    z = np.zeros(0, np.int64)
+    return model_from_candidates(scenario, z, z, z, z, np.zeros(0), reasons)
 
 
 def _default_solver(model: MarketModel, time_limit_s: float | None, mip_gap: float) -> highs_backend.SolveOutcome:
@@ -52,21 +63,41 @@ def clear(
     valuer: Valuer | None = None,
     max_pools_per_bid: int | None = None,
     solver: Solver | None = None,
+    method: str = "auto",
 ) -> ClearingResult:
     """Clear `scenario`: welfare-maximising allocation, prices, uplift.
 
     `previous`: the last published result; its prices are kept if this solve fails.
     `max_pools_per_bid`: optional candidate cap for very large markets (inexact; default
     None = exact). `solver`: replaces HiGHS (tests use it to fake a solver error).
+    `method`: "exact" (the monolithic MILP), "decomposition" (Lagrangian bound + column
+    generation + restricted master MILP, `flopgrid.market.decomposition`; `gap` is then
+    measured against the Lagrangian/LP upper bound, reported as `upper_bound_usd`) or
+    "auto" (exact while bids x pools <= AUTO_EXACT_MAX_PAIRS or when a `solver` or
+    `max_pools_per_bid` is given, decomposition above).
     """
     t0 = time.perf_counter()
     validate_scenario(scenario)
     scenario, findings = mitigate(scenario)
     h = scenario.horizon.interval_hours
     valuer = valuer or Valuer(h)
-    model = build_model(scenario, valuer, max_pools_per_bid)
+    if method not in ("auto", "exact", "decomposition"):
+        raise ValueError(f"method must be auto, exact or decomposition, got {method!r}")
+    if method == "auto":
+        small = len(scenario.bids) * len(scenario.pools) <= AUTO_EXACT_MAX_PAIRS
+        method = "exact" if small or solver is not None or max_pools_per_bid is not None else "decomposition"
+    timings: dict[str, float] = {}
+    upper_bound = None
+    if method == "decomposition":
+        large = solve_large(scenario, valuer, time_limit_s, max(mip_gap, 1e-4))
+        if large is None:
+            model = build_model_empty(scenario, valuer)
+        else:
+            model, timings, upper_bound = large.model, large.seconds, large.upper_bound_usd
+    else:
+        model = build_model(scenario, valuer, max_pools_per_bid)
     size = {"binaries": model.n_x, "columns": model.n_cols, "rows": model.n_rows, "nonzeros": int(len(model.a_value))}
-    base = dict(monitor=[dataclasses.asdict(f) for f in findings], model_size=size)
+    base = dict(monitor=[dataclasses.asdict(f) for f in findings], model_size=size, method=method)
 
     def nothing(status: str, message: str = "", gap: float | None = None, keep_prices: bool = False) -> ClearingResult:
         reasons = model.no_candidate_reason
@@ -82,7 +113,10 @@ def clear(
 
     if model.n_x == 0:
         return nothing("empty", "no feasible (bid, pool, gang, start) candidate", gap=0.0)
-    outcome = (solver or _default_solver)(model, time_limit_s, mip_gap)
+    if method == "decomposition":
+        outcome = large.outcome
+    else:
+        outcome = (solver or _default_solver)(model, time_limit_s, mip_gap)
     if outcome.status == "error":
         return nothing("solver_error", outcome.message or "solver error", keep_prices=True)
     if outcome.status == "no_solution" or outcome.col_value is None:
@@ -90,13 +124,24 @@ def clear(
     x = outcome.col_value
     if model.welfare_usd(x) < 0:  # an incumbent worse than trading nothing: trade nothing
         return nothing(outcome.status, "incumbent welfare below zero; nothing cleared", gap=outcome.gap)
+    tp = time.perf_counter()
     fixed = highs_backend.fixed_lp_duals(model, x)
     if fixed is None:
         return nothing("solver_error", "fixed-integer LP for prices failed", keep_prices=True)
     duals, lp_cols = fixed
     res = _assemble(scenario, model, valuer, np.round(x[: model.n_x]), duals, lp_cols, h)
-    return ClearingResult(outcome.status, res[0], res[1], res[2], res[3], res[4], time.perf_counter() - t0,
-                          outcome.gap, providers=res[5], message=outcome.message, **base)
+    status, gap, message = outcome.status, outcome.gap, outcome.message
+    if method == "decomposition":
+        timings["pricing"] = time.perf_counter() - tp
+        # the master's own status and gap say nothing about the full problem: measure the
+        # welfare against the Lagrangian/LP upper bound of the full problem instead
+        gap = max(0.0, (upper_bound - res[0]) / upper_bound) if upper_bound and upper_bound > 0 else None
+        status = "optimal" if gap is not None and gap <= mip_gap else "feasible"
+        message = (f"decomposition: welfare within {100 * gap:.3g}% of the Lagrangian upper bound "
+                   f"${upper_bound:,.0f}" if gap is not None else "decomposition")
+    return ClearingResult(status, res[0], res[1], res[2], res[3], res[4], time.perf_counter() - t0,
+                          gap, providers=res[5], message=message, upper_bound_usd=upper_bound,
+                          timings_s=timings, **base)
 
 
 def _zero_prices(scenario: Scenario) -> list[PriceRow]:

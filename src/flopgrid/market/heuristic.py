@@ -25,7 +25,10 @@ def _step_cost(prices: list[float], sizes: list[float], q: float) -> float:
     return cost if q <= 1e-9 else float("inf")
 
 
-def greedy_solution(model: MarketModel) -> np.ndarray:
+def greedy_solution(model: MarketModel, priority: np.ndarray | None = None) -> np.ndarray:
+    """Greedy feasible vector. `priority` (per candidate, higher first; ties by value per
+    chip-interval) replaces the default order: the large-market path passes the master LP's
+    solution, i.e. LP-guided rounding."""
     f = model.reserve_fraction
     steps: dict[tuple[int, int], tuple[list[float], list[float], list[int]]] = {}
     for i, (p, t, _j) in enumerate(model.y_cols):
@@ -37,7 +40,8 @@ def greedy_solution(model: MarketModel) -> np.ndarray:
     x = np.zeros(model.n_cols)
     done: set[int] = set()
     size = model.cand_chips * model.cand_len
-    order = np.argsort(-model.cand_value_usd / np.maximum(size, 1), kind="stable")
+    density = model.cand_value_usd / np.maximum(size, 1)
+    order = np.argsort(-density, kind="stable") if priority is None else np.lexsort((-density, -priority))
     for k in order.tolist():
         b = int(model.cand_bid[k])
         if b in done:

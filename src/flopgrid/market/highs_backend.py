@@ -80,7 +80,7 @@ def _lp(model: MarketModel, integer: bool, col_lower=None, col_upper=None):
 
 
 def solve_milp(model: MarketModel, time_limit_s: float | None = None, mip_gap: float = 1e-4,
-               threads: int | None = None, warm_start: bool = False) -> SolveOutcome:
+               threads: int | None = None, warm_start: bool = False, start: np.ndarray | None = None) -> SolveOutcome:
     """Solve the clearing MILP with HiGHS. If the time limit hits before HiGHS has an
     incumbent, the greedy allocation is returned (status time_limit, gap unknown).
 
@@ -101,7 +101,8 @@ def solve_milp(model: MarketModel, time_limit_s: float | None = None, mip_gap: f
     st = h.passModel(_lp(model, integer=True))
     if st == highspy.HighsStatus.kError:
         return SolveOutcome("error", None, None, None, time.perf_counter() - t0, "HiGHS rejected the model")
-    start = greedy_solution(model) if warm_start and model.n_x else None
+    if start is None:
+        start = greedy_solution(model) if warm_start and model.n_x else None
     if start is not None:
         sol = highspy.HighsSolution()
         sol.col_value = start
@@ -154,3 +155,63 @@ def fixed_lp_duals(model: MarketModel, col_value: np.ndarray) -> tuple[np.ndarra
         return None
     sol = h.getSolution()
     return np.asarray(sol.row_dual, dtype=float), np.asarray(sol.col_value, dtype=float)
+
+
+def solve_lp_relaxation(model: MarketModel, time_limit_s: float | None = None):
+    """The LP relaxation of `model` (binaries in [0, 1]): (welfare_usd, col_value, row_dual),
+    or None when HiGHS fails. Used by column generation (`flopgrid.market.decomposition`)."""
+    import highspy
+
+    h = new_highs()
+    if time_limit_s is not None:
+        h.setOptionValue("time_limit", float(time_limit_s))
+    if h.passModel(_lp(model, integer=False)) == highspy.HighsStatus.kError:
+        return None
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    sol = h.getSolution()
+    x = np.asarray(sol.col_value, dtype=float)
+    return model.welfare_usd(x), x, np.asarray(sol.row_dual, dtype=float)
+
+
+class IncrementalLp:
+    """The LP relaxation of a restricted master whose rows are all present from the start
+    (`model_from_candidates(rows_for=..., bid_rows_for=...)`); `add_columns` appends
+    candidate columns and `solve` re-optimises from the previous basis (HiGHS simplex warm
+    start), which keeps column generation rounds cheap."""
+
+    def __init__(self, model: MarketModel, bid_len: np.ndarray):
+        self.model = model
+        self.bid_len = bid_len
+        self.h = new_highs()
+        self.h.passModel(_lp(model, integer=False))
+
+    def add_columns(self, cb: np.ndarray, cp: np.ndarray, cg: np.ndarray, cs: np.ndarray, cv: np.ndarray) -> None:
+        """Append x columns (bid, pool, gang chips, start, value USD); their rows must exist."""
+        m, f = self.model, self.model.reserve_fraction
+        starts, index, value = [], [], []
+        for b, p, g, s in zip(cb.tolist(), cp.tolist(), cg.tolist(), cs.tolist()):
+            starts.append(len(index))
+            for t in range(s, s + int(self.bid_len[b])):
+                index.append(m.cap_rows[(p, t)])
+                value.append(-float(g))
+                if f > 0:
+                    index.append(m.res_rows[(p, t)])
+                    value.append(-f * g)
+            index.append(m.bid_rows[b])
+            value.append(1.0)
+        n = len(cb)
+        self.h.addCols(n, -np.asarray(cv, dtype=float), np.zeros(n), np.ones(n), len(index),
+                       np.array(starts, dtype=np.int32), np.array(index, dtype=np.int32), np.array(value))
+
+    def solve(self) -> tuple[float, np.ndarray, np.ndarray] | None:
+        """(LP welfare USD, row duals, column values in the order added), or None when HiGHS does not reach optimality."""
+        import highspy
+
+        self.h.run()
+        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        sol = self.h.getSolution()
+        return (-float(self.h.getInfo().objective_function_value), np.asarray(sol.row_dual, dtype=float),
+                np.asarray(sol.col_value, dtype=float))

@@ -57,6 +57,7 @@ class MarketModel:
     interval_hours: float
     reserve_fraction: float
     no_candidate_reason: dict[int, str] = field(default_factory=dict)  # bid index -> why it has no column
+    bid_rows: dict[int, int] = field(default_factory=dict)  # bid index -> its "at most once" row
 
     @property
     def n_cols(self) -> int:
@@ -151,25 +152,48 @@ def build_model(scenario: Scenario, valuer: Valuer | None = None, max_pools_per_
     n_x = len(cands)
     arr = np.array(cands, dtype=float).reshape(n_x, 5)
     cb, cp, cg, cs = (arr[:, i].astype(np.int64) for i in range(4))
-    cv = arr[:, 4].copy()
-    cl = np.array([scenario.bids[b].intervals for b in cb], dtype=np.int64) if n_x else np.zeros(0, np.int64)
+    return model_from_candidates(scenario, cb, cp, cg, cs, arr[:, 4].copy(), reasons)
+
+
+def model_from_candidates(scenario: Scenario, cb: np.ndarray, cp: np.ndarray, cg: np.ndarray, cs: np.ndarray,
+                          cv: np.ndarray, reasons: dict[int, str], *, rows_for: np.ndarray | None = None,
+                          bid_rows_for: np.ndarray | None = None) -> MarketModel:
+    """The clearing MILP over the given candidate columns (bid, pool, gang chips, start, value
+    in USD over the whole allocation): the exact model when they are all the feasible ones,
+    a restricted master (`flopgrid.market.decomposition`) when they are a subset.
+
+    `rows_for` ((pools, intervals) bool) and `bid_rows_for` (bid indices) force rows that no
+    candidate needs yet, so that column generation can add columns to a fixed row set."""
+    h = scenario.horizon.interval_hours
+    f = scenario.reserve.fraction
+    n_x = len(cb)
+    cb, cp, cg, cs = (np.asarray(a, dtype=np.int64) for a in (cb, cp, cg, cs))
+    cv = np.asarray(cv, dtype=float)
+    bid_len = np.array([b.intervals for b in scenario.bids], dtype=np.int64)
+    cl = bid_len[cb] if n_x else np.zeros(0, np.int64)
 
     # (pool, interval) pairs covered by some candidate -> capacity (and reserve) rows
-    covered: set[tuple[int, int]] = set()
-    for p, s, L in zip(cp.tolist(), cs.tolist(), cl.tolist()):
-        for t in range(s, s + L):
-            covered.add((p, t))
-    pt = sorted(covered)
+    T = scenario.horizon.intervals
+    P = len(scenario.pools)
+    cover = np.zeros((max(P, 1), T + 1), dtype=np.int64)
+    if n_x:
+        np.add.at(cover, (cp, cs), 1)
+        np.add.at(cover, (cp, cs + cl), -1)
+    need = np.cumsum(cover, axis=1)[:, :T] > 0
+    if rows_for is not None:
+        need = need | rows_for
+    pp, tt = np.nonzero(need)
+    pt = list(zip(pp.tolist(), tt.tolist()))  # sorted by (pool, interval)
     cap_rows = {k: i for i, k in enumerate(pt)}
     res_rows = {k: len(pt) + i for i, k in enumerate(pt)} if f > 0 else {}
     n_pt_rows = len(pt) * (2 if f > 0 else 1)
     multi = [b for b, n in zip(*np.unique(cb, return_counts=True)) if n > 1] if n_x else []
+    if bid_rows_for is not None:
+        multi = sorted({int(b) for b in multi} | {int(b) for b in bid_rows_for})
     bid_rows = {int(b): n_pt_rows + i for i, b in enumerate(multi)}
     n_rows = n_pt_rows + len(bid_rows)
 
     # x columns, vectorised: one capacity (and reserve) entry per covered interval + bid row
-    T = scenario.horizon.intervals
-    P = len(scenario.pools)
     cap_idx = np.full((max(P, 1), max(T, 1)), -1, dtype=np.int64)
     for (p, t), r in cap_rows.items():
         cap_idx[p, t] = r
@@ -187,9 +211,12 @@ def build_model(scenario: Scenario, valuer: Valuer | None = None, max_pools_per_
         ent_row.append(rows_c + len(pt))
         ent_val.append(-f * cg[col].astype(float))
     if bid_rows:
-        has = np.array([b in bid_rows for b in cb.tolist()], dtype=bool)
+        row_of_bid = np.full(int(cb.max()) + 1, -1, dtype=np.int64)
+        for b, r in bid_rows.items():
+            row_of_bid[b] = r
+        has = row_of_bid[cb] >= 0
         ent_col.append(np.nonzero(has)[0])
-        ent_row.append(np.array([bid_rows[b] for b in cb[has].tolist()], dtype=np.int64))
+        ent_row.append(row_of_bid[cb[has]])
         ent_val.append(np.ones(int(has.sum())))
 
     # y (offer steps) and r (reserve) columns
@@ -233,5 +260,5 @@ def build_model(scenario: Scenario, valuer: Valuer | None = None, max_pools_per_
         cap_rows=cap_rows, res_rows=res_rows, y_cols=y_cols, r_cols=r_cols, col_cost=col_cost,
         col_lower=col_lower, col_upper=col_upper, row_lower=row_lower, row_upper=row_upper,
         a_start=a_start, a_index=er, a_value=ev, integrality=integrality, interval_hours=h,
-        reserve_fraction=f, no_candidate_reason=reasons,
+        reserve_fraction=f, no_candidate_reason=reasons, bid_rows=bid_rows,
     )

@@ -93,6 +93,7 @@ class Unserved:
 @dataclass
 class ClearingResult:
     """Outcome of one clearing. `status`: optimal | time_limit (incumbent, see `gap`) |
+    feasible (decomposition: `gap` above the requested one, measured against `upper_bound_usd`) |
     no_solution (time limit before any incumbent: nothing cleared) | empty (no feasible
     candidate) | solver_error (nothing cleared; `prices` are the previous ones, unpublished)."""
 
@@ -109,6 +110,9 @@ class ClearingResult:
     monitor: list[Any] = field(default_factory=list)
     message: str = ""
     model_size: dict[str, int] = field(default_factory=dict)
+    method: str = "exact"  # exact | decomposition (see `flopgrid.market.clear`)
+    upper_bound_usd: float | None = None  # decomposition: Lagrangian/LP bound; gap = (bound - welfare) / bound
+    timings_s: dict[str, float] = field(default_factory=dict)  # decomposition: valuation / options / bound / ...
 
     def to_dict(self) -> dict[str, Any]:
         """The DESIGN.md contract keys (plus `providers`, `prices_published`, `monitor`, ...)."""

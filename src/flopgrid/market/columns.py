@@ -1,0 +1,156 @@
+"""Vectorised option enumeration for large markets: every feasible (bid, pool, gang) triple
+with its value and its range of start intervals, as numpy arrays.
+
+The exact model (`model_build.enumerate_candidates`) loops over bids and pools in Python
+and expands every start into a binary column; at 10,000 bids x 1,000 pools that is tens of
+millions of columns. Here eligibility is a (bids x pools) boolean matrix per gang slot
+(hardware, region, window overlap, island fit, offered chips), starts stay a range
+[start_lo, start_hi] per triple (the Lagrangian picks the best start by a sliding-window
+sum), and valuation goes through one perf-model evaluation per distinct (model, cluster,
+gang) and one goodput per distinct (gang, MTTF, checkpoint) (`Valuer` caches them).
+
+The same exact reduction as the monolithic model is applied: a triple whose value per
+interval cannot beat (1 + reserve fraction) x chips x hours x the pool's cheapest step can
+only lower welfare and is dropped.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from flopgrid.market.orders import Scenario
+from flopgrid.market.validation import canonical_hardware
+from flopgrid.market.valuation import Valuer
+
+
+@dataclass
+class Options:
+    """Feasible (bid, pool, gang) triples, sorted by bid. Starts s in [start_lo, start_hi]."""
+
+    bid: np.ndarray  # int64 bid index
+    pool: np.ndarray  # int64 pool index
+    chips: np.ndarray  # int64 gang size
+    start_lo: np.ndarray  # int64 earliest start on that pool
+    start_hi: np.ndarray  # int64 latest start on that pool (inclusive)
+    value_usd: np.ndarray  # float: value of the whole allocation (all its intervals)
+    bid_len: np.ndarray  # per bid: intervals
+    reasons: dict[int, str] = field(default_factory=dict)  # bid index -> why it has no option
+    valuation_s: float = 0.0  # perf + reliability evaluations
+    enumerate_s: float = 0.0  # eligibility masks and arrays
+    perf_calls: int = 0  # distinct (model, cluster, gang) perf-model evaluations
+
+    @property
+    def n(self) -> int:
+        return len(self.bid)
+
+
+def _index(values: list[str]) -> tuple[dict[str, int], np.ndarray]:
+    names: dict[str, int] = {}
+    idx = np.array([names.setdefault(v, len(names)) for v in values], dtype=np.int64)
+    return names, idx
+
+
+def _allowed(lists: list[list[str] | None], names: dict[str, int]) -> np.ndarray:
+    """(bids x names) bool: which names each bid allows (None = all)."""
+    out = np.zeros((len(lists), max(len(names), 1)), dtype=bool)
+    for b, lst in enumerate(lists):
+        if lst is None:
+            out[b, :] = True
+        else:
+            for v in lst:
+                if v in names:
+                    out[b, names[v]] = True
+    return out
+
+
+def enumerate_options(scenario: Scenario, valuer: Valuer) -> Options:
+    """All feasible (bid, pool, gang) triples of `scenario` with values (see module docstring)."""
+    t0 = time.perf_counter()
+    T = scenario.horizon.intervals
+    h = scenario.horizon.interval_hours
+    f = scenario.reserve.fraction
+    pools, bids = scenario.pools, scenario.bids
+    B = len(bids)
+    hw_names, pool_hw = _index([canonical_hardware(p.hardware) for p in pools])
+    reg_names, pool_reg = _index([p.region for p in pools])
+    hw_ok = _allowed([[canonical_hardware(x) for x in b.hardware] if b.hardware else None for b in bids], hw_names)
+    reg_ok = _allowed([list(b.region) if b.region else None for b in bids], reg_names)
+    elig = hw_ok[:, pool_hw] & reg_ok[:, pool_reg]  # (B, P)
+    first = np.array([0 if p.available is None else p.available[0] for p in pools], dtype=np.int64)
+    end = np.array([T if p.available is None else p.available[1] + 1 for p in pools], dtype=np.int64)
+    island = np.array([p.island_chips for p in pools], dtype=np.int64)
+    offered = np.array([p.offered_chips for p in pools], dtype=float)
+    min_price = np.array([min(s.price_per_chip_hour for s in p.offer) for p in pools], dtype=float)
+    es = np.array([b.window[0] for b in bids], dtype=np.int64)
+    le = np.array([b.window[1] for b in bids], dtype=np.int64)
+    L = np.array([b.intervals for b in bids], dtype=np.int64)
+    s_lo = np.maximum(es[:, None], first[None, :])
+    s_hi = np.minimum(le[:, None], end[None, :]) - L[:, None]
+    in_win = elig & (s_lo <= s_hi)
+    G = max((len(b.chips) for b in bids), default=0)
+    gangs = np.zeros((B, G), dtype=np.int64)
+    for i, b in enumerate(bids):
+        gangs[i, : len(b.chips)] = b.chips
+    per_slot = []
+    fits_any = np.zeros(B, dtype=bool)
+    for k in range(G):
+        g = gangs[:, k]
+        fit = in_win & (g[:, None] > 0) & (g[:, None] <= island[None, :]) \
+            & (g[:, None] * (1.0 + f) <= offered[None, :] + 1e-9)
+        fits_any |= fit.any(axis=1)
+        bb, pp = np.nonzero(fit)
+        per_slot.append((bb, pp, g[bb]))
+    tb = np.concatenate([x[0] for x in per_slot]) if per_slot else np.zeros(0, np.int64)
+    tp = np.concatenate([x[1] for x in per_slot]) if per_slot else np.zeros(0, np.int64)
+    tg = np.concatenate([x[2] for x in per_slot]) if per_slot else np.zeros(0, np.int64)
+    t_enum = time.perf_counter() - t0
+
+    # valuation: value per interval of each triple
+    t1 = time.perf_counter()
+    n_calls_before = len(valuer._mfu)
+    chip_hour = np.array([b.max_price_per_chip_hour if b.max_price_per_chip_hour is not None else np.nan
+                          for b in bids], dtype=float)
+    per_eflop = np.array([b.max_price_per_eflop if b.max_price_per_eflop is not None else np.nan
+                          for b in bids], dtype=float)
+    v = np.where(np.isnan(chip_hour[tb]), 0.0, chip_hour[tb] * tg * h)
+    is_eflop = ~np.isnan(per_eflop[tb])
+    if is_eflop.any():
+        # distinct (model, pool class, gang): pool class = (cluster, hardware, MTTF, checkpoint)
+        model_names, bid_model = _index([b.model if isinstance(b.model, str) else repr(sorted(b.model.items()))
+                                         for b in bids])
+        classes, pool_class = _index([repr((valuer.cluster(p)[1], p.hardware, p.mttf_chip_hours, p.checkpoint_s))
+                                      for p in pools])
+        ei = np.nonzero(is_eflop)[0]
+        gu, g_idx = np.unique(tg[ei], return_inverse=True)
+        key = (bid_model[tb[ei]] * len(classes) + pool_class[tp[ei]]) * len(gu) + g_idx.reshape(-1)
+        uk, first_at, inv = np.unique(key, return_index=True, return_inverse=True)
+        eflop = np.empty(len(uk))
+        for j, at in enumerate(first_at.tolist()):
+            i = int(ei[at])
+            eflop[j] = valuer.delivery(bids[int(tb[i])], pools[int(tp[i])], int(tg[i])).useful_eflop_per_interval
+        v[ei] = per_eflop[tb[ei]] * eflop[inv.reshape(-1)]
+    t_val = time.perf_counter() - t1
+
+    margin = v - (1.0 + f) * tg * h * min_price[tp]
+    keep = margin > 1e-9 * np.maximum(1.0, np.abs(v))
+    tb, tp, tg, v = tb[keep], tp[keep], tg[keep], v[keep]
+    order = np.lexsort((tg, tp, tb))
+    tb, tp, tg, v = tb[order], tp[order], tg[order], v[order]
+    opts = Options(tb, tp, tg, s_lo[tb, tp], s_hi[tb, tp], v * L[tb], L, {}, t_val,
+                   t_enum + (time.perf_counter() - t1 - t_val), len(valuer._mfu) - n_calls_before)
+    has = np.zeros(B, dtype=bool)
+    has[tb] = True
+    any_elig, any_win = elig.any(axis=1), in_win.any(axis=1)
+    for b in np.nonzero(~has)[0].tolist():
+        if not any_elig[b]:
+            opts.reasons[b] = "no pool with an allowed hardware and region"
+        elif not any_win[b]:
+            opts.reasons[b] = "no pool available inside the bid's window"
+        elif not fits_any[b]:
+            opts.reasons[b] = "no allowed gang size fits a pool's island and offered chips"
+        else:
+            opts.reasons[b] = "bid value below every eligible pool's cheapest offer"
+    return opts
