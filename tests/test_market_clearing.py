@@ -233,3 +233,19 @@ def test_cli_clear_settle_generate_roundtrip(tmp_path):
     dev = s["deviations"][0]
     assert dev["provider_shortfall_chip_hours"] == pytest.approx(a["chips"] * 0.5)
     assert dev["provider_charge_usd"] >= dev["buyer_credit_usd"] - 1e-9
+
+
+@pytest.mark.parametrize("method", ["exact", "decomposition"])
+def test_cli_clear_table_fits_80_columns(tmp_path, method):
+    """`flopgrid clear` stays readable in an 80-column terminal: no line wider than 80, and
+    every allocation row shows its whole bid and pool ids (no truncation ellipsis)."""
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(generate_scenario(4, 12, 6, seed=1)))
+    env = {"COLUMNS": "80", "PATH": "", "TERM": "dumb"}
+    out = subprocess.run([sys.executable, "-m", "flopgrid.cli.main", "clear", str(path), "--method", method],
+                         capture_output=True, text=True, env=env, check=True).stdout
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    rows = [line.split() for line in lines if line.startswith("bid-")]
+    assert rows and all(r[1].startswith("pool-") and len(r) == 9 and "…" not in " ".join(r) for r in rows)
+    assert f"({method})" in out

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich import box
 from rich.table import Table
 
 from flopgrid.cli.output import console, emit
@@ -21,6 +22,8 @@ def clear_cmd(
     mip_gap: float = typer.Option(1e-6, "--mip-gap", help="relative MIP gap at which HiGHS stops"),
     max_pools_per_bid: Optional[int] = typer.Option(None, "--max-pools-per-bid",
                                                     help="keep only the best N pools per (bid, gang): faster, inexact"),
+    method: str = typer.Option("auto", "--method",
+                               help="exact (monolithic MILP) | decomposition (large markets) | auto"),
     out: Optional[Path] = typer.Option(None, "--out", help="also write the JSON result here (input of `settle`)"),
     as_json: bool = typer.Option(False, "--json", help="print JSON (contract keys)"),
 ) -> None:
@@ -33,7 +36,10 @@ def clear_cmd(
         raise UserInputError(f"--mip-gap must be in [0, 1), got {mip_gap}")
     if max_pools_per_bid is not None:
         require_positive(max_pools_per_bid, "--max-pools-per-bid")
-    result = clear(load_scenario(scenario), time_limit_s=time_limit, mip_gap=mip_gap, max_pools_per_bid=max_pools_per_bid)
+    if method not in ("auto", "exact", "decomposition"):
+        raise UserInputError(f"--method must be auto, exact or decomposition, got {method!r}")
+    result = clear(load_scenario(scenario), time_limit_s=time_limit, mip_gap=mip_gap,
+                   max_pools_per_bid=max_pools_per_bid, method=method)
     d = result.to_dict()
     if out is not None:
         out.write_text(json.dumps(d, indent=1))
@@ -45,29 +51,32 @@ def _money(v: float | None) -> str:
 
 
 def _render_clear(r: dict) -> None:
+    """Readable at 80 columns: short headers, interval span as "start-end", whole dollars."""
     gap = "n/a" if r["gap"] is None else f"{100 * r['gap']:.3g}%"
-    console.print(f"[bold]{r['status']}[/bold]  welfare {_money(r['welfare_usd'])}  "
-                  f"cleared {len(r['allocations'])} / unserved {len(r['unserved'])}  "
-                  f"uplift {_money(r['uplift']['total_usd'])}  gap {gap}  solve {r['solve_seconds']:.2f} s")
-    t = Table(title="allocations")
-    for col in ("bid", "pool", "chips", "start", "intervals", "MFU", "useful EFLOP", "$/chip-h", "$/EFLOP", "payment"):
-        t.add_column(col, justify="left" if col in ("bid", "pool") else "right")
+    console.print(f"[bold]{r['status']}[/bold]  welfare {_money(r['welfare_usd'])}  cleared {len(r['allocations'])}"
+                  f" / unserved {len(r['unserved'])}  uplift {_money(r['uplift']['total_usd'])}", highlight=False)
+    bound = f"  bound {_money(r['upper_bound_usd'])}" if r.get("upper_bound_usd") is not None else ""
+    console.print(f"gap {gap}{bound}  solve {r['solve_seconds']:.2f} s  ({r.get('method', 'exact')})", highlight=False)
+    t = Table(title="allocations", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1), collapse_padding=True)
+    for col in ("bid", "pool", "chips", "hours", "MFU", "EFLOP", "$/chip-h", "$/EFLOP", "pay $"):
+        t.add_column(col, justify="left" if col in ("bid", "pool") else "right", no_wrap=True)
     for a in r["allocations"][:30]:
-        t.add_row(a["bid"], a["pool"], str(a["chips"]), str(a["start"]), str(a["intervals"]),
-                  "-" if a["predicted_mfu"] is None else f"{100 * a['predicted_mfu']:.1f}%",
-                  "-" if a["useful_eflop"] is None else f"{a['useful_eflop']:,.1f}",
-                  f"{a['price_per_chip_hour']:.3f}", "-" if a["price_per_eflop"] is None else f"{a['price_per_eflop']:.3f}",
-                  _money(a["payment_usd"]))
+        t.add_row(a["bid"], a["pool"], str(a["chips"]), f"{a['start']}-{a['start'] + a['intervals']}",
+                  "-" if a["predicted_mfu"] is None else f"{100 * a['predicted_mfu']:.0f}%",
+                  "-" if a["useful_eflop"] is None else f"{a['useful_eflop']:,.0f}",
+                  f"{a['price_per_chip_hour']:.2f}", "-" if a["price_per_eflop"] is None else f"{a['price_per_eflop']:.2f}",
+                  f"{a['payment_usd']:,.0f}")
     if len(r["allocations"]) > 30:
         t.caption = f"... {len(r['allocations']) - 30} more (use --json)"
     console.print(t)
+    console.print("[dim]hours: intervals [start-end); MFU predicted; EFLOP useful; pay $ after uplift[/dim]")
     priced = [p for p in r["prices"] if p["cleared_chips"] > 0]
     if priced:
         lo = min(p["price_per_chip_hour"] for p in priced)
         hi = max(p["price_per_chip_hour"] for p in priced)
         console.print(f"prices: {len(priced)} (pool, interval) pairs traded, ${lo:.2f}-${hi:.2f} per chip-hour")
     for u in r["unserved"][:10]:
-        console.print(f"[dim]unserved {u['bid']}: {u['reason']}[/dim]")
+        console.print(f"[dim]unserved {u['bid']}: {u['reason']}[/dim]", highlight=False)
     for m in r.get("monitor", [])[:10]:
         capped = f", capped {', '.join(m['capped_pools'])}" if m["capped_pools"] else ""
         console.print(f"[yellow]pivotal[/yellow] {m['provider']} in {m['hardware']}/{m['region']} "

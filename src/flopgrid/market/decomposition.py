@@ -160,7 +160,8 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
     t_bound = time.perf_counter() - t1
 
     t3 = time.perf_counter()
-    left = None if time_limit_s is None else max(1.0, time_limit_s - (time.perf_counter() - t0))
+    # leave ~7% of the limit for the fixed-integer LP prices and the settlement arithmetic
+    left = None if time_limit_s is None else max(1.0, 0.93 * time_limit_s - (time.perf_counter() - t0))
     start = greedy_solution(model, x_lp if x_lp is not None and len(x_lp) == model.n_x else None)
     if _DEBUG:
         print(f"LP-guided greedy welfare {model.welfare_usd(start):,.0f}; plain greedy "
