@@ -26,7 +26,7 @@ import numpy as np
 from flopgrid.market import highs_backend
 from flopgrid.market.columns import Options, enumerate_options
 from flopgrid.market.heuristic import greedy_solution
-from flopgrid.market.lagrangian import Supply, dual_value, top_per_bid, window_cost
+from flopgrid.market.lagrangian import Supply, dual_value, priced_columns, top_per_bid, window_cost
 from flopgrid.market.model_build import MarketModel, model_from_candidates
 from flopgrid.market.orders import Scenario
 from flopgrid.market.valuation import Valuer
@@ -87,7 +87,7 @@ def _duals_to_prices(model: MarketModel, row_dual: np.ndarray, default: np.ndarr
 
 
 def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None = None, mip_gap: float = 1e-3, *,
-                max_rounds: int = 30, bound_tol: float = 1e-4, bound_share: float = 0.6, smoothing: float = 0.5, options_per_bid: int = 2, starts_per_option: int = 2,
+                max_rounds: int = 30, bound_tol: float = 1e-4, bound_share: float = 0.6, smoothing: float = 0.5, columns_per_round: int = 1, options_per_bid: int = 2, starts_per_option: int = 2,
                 threads: int | None = None) -> LargeOutcome | None:
     """Clear `scenario` by column generation + restricted master MILP; None when no bid has
     a feasible option.
@@ -138,11 +138,16 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
             ub, center = val, (mu, mu_r)
         if _DEBUG:
             print(f"round {rounds}: cols {len(cb)} lp {lp_val:,.0f} D {val:,.0f} lp {time.perf_counter() - tl:.2f} s")
-        new = [(b, p, g, s, v) for b, p, g, s, v in zip(opts.bid[br.option].tolist(), opts.pool[br.option].tolist(),
-                                                       opts.chips[br.option].tolist(), br.start.tolist(),
-                                                       opts.value_usd[br.option].tolist())
+        if columns_per_round > 1:
+            opt, st = priced_columns(mu + f * np.clip(mu_r, 0.0, mu), opts, columns_per_round)
+        else:
+            opt, st = br.option, br.start
+        new = [(b, p, g, s, v) for b, p, g, s, v in zip(opts.bid[opt].tolist(), opts.pool[opt].tolist(),
+                                                       opts.chips[opt].tolist(), st.tolist(), opts.value_usd[opt].tolist())
                if (b, p, g, s) not in keyset]
-        out_of_time = time_limit_s is not None and time.perf_counter() - t0 > bound_share * time_limit_s
+        # stop when the next round (LP times grow: assume 1.5x the last) would overrun the share
+        last = time.perf_counter() - tl
+        out_of_time = time_limit_s is not None and time.perf_counter() - t0 + 1.5 * last > bound_share * time_limit_s
         if ub - lp_val <= bound_tol * max(abs(ub), 1.0) or out_of_time:
             break
         if not new:

@@ -156,3 +156,14 @@ def top_per_bid(score: np.ndarray, bid: np.ndarray, k: int) -> np.ndarray:
     starts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]]) if len(b) else np.zeros(0, np.int64)
     rank = np.arange(len(b)) - np.repeat(starts, np.diff(np.r_[starts, len(b)]))
     return np.sort(order[rank < k])
+
+
+def priced_columns(rho: np.ndarray, opts: Options, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column generation's pricing step: per bid, up to `k` options with positive reduced
+    value at bid-side prices `rho` (best first), each at its cheapest start."""
+    idx = np.arange(opts.n)
+    cost, s = window_cost(rho, opts, idx)
+    reduced = opts.value_usd - opts.chips * cost
+    pos = np.flatnonzero(reduced > 0)
+    keep = pos[top_per_bid(reduced[pos], opts.bid[pos], k)]
+    return keep, s[keep]
