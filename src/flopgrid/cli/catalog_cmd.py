@@ -6,7 +6,7 @@ import typer
 from rich.table import Table
 
 from flopgrid.catalog import ACCELERATORS, MODELS, get_accelerator, load_model
-from flopgrid.cli.output import console, emit, si
+from flopgrid.cli.output import compact_table, console, emit, si
 from flopgrid.flops import model_flops_per_token, param_counts
 
 hardware_app = typer.Typer(help="The accelerator catalog.", no_args_is_help=True)
@@ -25,13 +25,12 @@ def hardware_list(as_json: bool = typer.Option(False, "--json")) -> None:
     rows = [_accelerator_row(a) for a in ACCELERATORS.values()]
 
     def render(r: dict) -> None:
-        t = Table(title="accelerators (dense peaks)")
-        for col in ("name", "bf16", "fp8", "fp32", "HBM", "HBM BW", "scale-up / chip"):
-            t.add_column(col, justify="left" if col == "name" else "right")
+        t = compact_table("accelerators (dense peaks, FLOP/s; bytes, bytes/s)",
+                          ["name", "bf16", "fp8", "fp32", "HBM", "HBM BW", "scale-up"])
         for a in r["hardware"]:
             p = a["peak_flops"]
-            t.add_row(a["name"], si(p.get("bf16") or p.get("fp16")) if (p.get("bf16") or p.get("fp16")) else "-",
-                      si(p["fp8"]) if "fp8" in p else "-", si(p["fp32"]) if "fp32" in p else "-",
+            t.add_row(a["name"], si(p["bf16"], "") if "bf16" in p else "-",
+                      si(p["fp8"], "") if "fp8" in p else "-", si(p["fp32"], "") if "fp32" in p else "-",
                       si(a["hbm_bytes"], "B"), si(a["hbm_bytes_per_s"], "B/s"), si(a["scale_up_bytes_per_s"], "B/s"))
         console.print(t)
         console.print("[dim]aliases: a100 -> a100-80gb, h100 -> h100-sxm; cpu: measured with `flopgrid peak --measure`[/dim]")
@@ -72,13 +71,11 @@ def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
     rows = [_model_row(m) for m in MODELS.values()]
 
     def render(r: dict) -> None:
-        t = Table(title="models")
-        for col in ("name", "layers", "d_model", "heads (kv)", "params total", "active", "FLOPs/token"):
-            t.add_column(col, justify="left" if col == "name" else "right")
+        t = compact_table("models", ["name", "layers", "d_model", "heads/kv", "params", "active", "FLOP/tok"])
         for m in r["models"]:
-            t.add_row(m["name"], str(m["n_layers"]), str(m["d_model"]), f"{m['n_heads']} ({m['n_kv_heads']})",
+            t.add_row(m["name"], str(m["n_layers"]), str(m["d_model"]), f"{m['n_heads']}/{m['n_kv_heads']}",
                       f"{m['params_total'] / 1e9:.2f}B", f"{m['params_active'] / 1e9:.2f}B",
-                      si(m["model_flops_per_token"], "FLOP"))
+                      si(m["model_flops_per_token"], ""))
         console.print(t)
 
     emit({"models": rows}, as_json, render)

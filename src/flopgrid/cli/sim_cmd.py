@@ -7,9 +7,8 @@ from typing import Optional
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from flopgrid.cli.output import console, emit, err_console, warn
+from flopgrid.cli.output import compact_table, console, emit, err_console, warn
 from flopgrid.errors import UserInputError
 
 CONTRACT_KEYS = ("jobs", "completed", "avg_jct_h", "p99_jct_h", "makespan_h", "utilization", "fleet_mfu",
@@ -75,15 +74,12 @@ def simulate(
 
 
 def _render(r: dict) -> None:
-    from rich import box
-
     runs = r.get("runs", [r])
     first = runs[0]
     wall = sum(m["wall_seconds"] for m in runs)
-    t = Table(title=f"{first['jobs']:,} jobs on {first['fleet']}", box=box.SIMPLE_HEAD, pad_edge=False,
-              caption=f"JCT/p99/span in hours; EFLOP useful, lost = EFLOP lost to failures; {wall:.1f} s wall")
-    for col in ("policy", "done", "JCT", "p99", "span", "util", "MFU", "goodput", "EFLOP", "lost"):
-        t.add_column(col, justify="right" if col != "policy" else "left", no_wrap=True)
+    t = compact_table(f"{first['jobs']:,} jobs on {first['fleet']}",
+                      ["policy", "done", "JCT", "p99", "span", "util", "MFU", "goodput", "EFLOP", "lost"],
+                      caption=f"JCT/p99/span in hours; EFLOP useful, lost = EFLOP lost to failures; {wall:.1f} s wall")
     for m in runs:
         t.add_row(m["policy"], f"{m['completed']:,}", f"{m['avg_jct_h']:.2f}", f"{m['p99_jct_h']:.1f}",
                   f"{m['makespan_h']:.0f}", f"{m['utilization']:.1%}", f"{m['fleet_mfu']:.1%}", f"{m['goodput_fraction']:.1%}",
