@@ -29,6 +29,12 @@ class Accelerator(BaseModel):
     sources: dict[str, str] = Field(default_factory=dict, description="field -> citation")
     notes: str = ""
 
+    @property
+    def training_dtype(self) -> str:
+        """The dtype mixed-precision training computes in on this chip: bf16 where the chip
+        has it, else fp16 (V100), else fp32 (a measured CPU)."""
+        return next((d for d in ("bf16", "fp16", "fp32") if d in self.peak_flops), "bf16")
+
     def peak(self, dtype: str = "bf16") -> float:
         """Dense peak FLOP/s for `dtype`; a clear error when the chip lacks it."""
         if dtype not in DTYPES:

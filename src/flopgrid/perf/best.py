@@ -22,21 +22,24 @@ def default_global_batch_tokens(model: ModelSpec, chips: int) -> int:
 
 
 @lru_cache(maxsize=4096)
-def _cached(model: ModelSpec, cluster: Cluster, chips: int, global_batch_tokens: int) -> float:
+def _cached(model: ModelSpec, cluster: Cluster, chips: int, global_batch_tokens: int, dtype: str) -> float:
     from flopgrid.perf.search import search_plans
 
     try:
-        return float(search_plans(model, cluster, chips, global_batch_tokens, top_k=1, skip_dominated=True).best.mfu)
+        return float(search_plans(model, cluster, chips, global_batch_tokens, top_k=1, dtype=dtype,
+                                  skip_dominated=True).best.mfu)
     except (FlopgridError, ValueError, ZeroDivisionError, FloatingPointError):
         return 0.0
 
 
-def best_plan_mfu(model: ModelSpec, cluster: Cluster, chips: int, global_batch_tokens: int | None = None) -> float:
+def best_plan_mfu(model: ModelSpec, cluster: Cluster, chips: int, global_batch_tokens: int | None = None,
+                  dtype: str | None = None) -> float:
     """MFU (fraction) of the fastest plan that fits, 0.0 when no plan fits or the inputs
-    admit none. Never raises for a valid model, cluster and chips >= 1. Memoised on the
-    field values of `model` and `cluster` (frozen pydantic models hash by value), chips
-    and the batch."""
+    admit none. Never raises for a valid model, cluster and chips >= 1. `dtype` defaults to
+    the chip's training dtype (bf16, or fp16 on a V100); the MFU is against that dtype's
+    dense peak. Memoised on the field values of `model` and `cluster` (frozen pydantic
+    models hash by value), chips, the batch and the dtype."""
     if chips < 1:
         return 0.0
     batch = default_global_batch_tokens(model, chips) if global_batch_tokens is None else int(global_batch_tokens)
-    return _cached(model, cluster, int(chips), batch)
+    return _cached(model, cluster, int(chips), batch, dtype or cluster.accelerator.training_dtype)
