@@ -28,9 +28,9 @@ from flopgrid.market.result import (
     ClearingResult,
     PriceRow,
     ProviderPosition,
+    Unserved,
     Uplift,
     UpliftEntry,
-    Unserved,
 )
 from flopgrid.market.uplift import Party, make_whole
 from flopgrid.market.validation import canonical_hardware, validate_scenario
@@ -96,7 +96,7 @@ def clear(
             model, timings, upper_bound = large.model, large.seconds, large.upper_bound_usd
     else:
         model = build_model(scenario, valuer, max_pools_per_bid)
-    size = {"binaries": model.n_x, "columns": model.n_cols, "rows": model.n_rows, "nonzeros": int(len(model.a_value))}
+    size = {"binaries": model.n_x, "columns": model.n_cols, "rows": model.n_rows, "nonzeros": len(model.a_value)}
     base = dict(monitor=[dataclasses.asdict(f) for f in findings], model_size=size, method=method)
 
     def nothing(status: str, message: str = "", gap: float | None = None, keep_prices: bool = False) -> ClearingResult:

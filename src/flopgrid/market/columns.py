@@ -119,7 +119,7 @@ def enumerate_options(scenario: Scenario, valuer: Valuer) -> Options:
     is_eflop = ~np.isnan(per_eflop[tb])
     if is_eflop.any():
         # distinct (model, pool class, gang): pool class = (cluster, hardware, MTTF, checkpoint)
-        model_names, bid_model = _index([b.model if isinstance(b.model, str) else repr(sorted(b.model.items()))
+        _models, bid_model = _index([b.model if isinstance(b.model, str) else repr(sorted(b.model.items()))
                                          for b in bids])
         classes, pool_class = _index([repr((valuer.cluster(p)[1], p.hardware, p.mttf_chip_hours, p.checkpoint_s))
                                       for p in pools])

@@ -5,7 +5,8 @@ What the generated market looks like, and why:
   lognormal (sigma 0.7, a long tail of large clusters) around a mean chosen so that the
   offered chip-intervals are about `supply_ratio` (default 1.2) x the expected requested
   ones - supply around demand, so that capacity rows bind and prices form above marginal
-  cost in part of the market; stepped offers from published price ranges
+  cost in part of the market (the mean is floored at 256 chips: with few bids per pool
+  supply then exceeds demand rather than pools shrinking below typical gangs); stepped offers from published price ranges
   (`flopgrid.market.prices`); reliability around the Llama 3 figure (~51,000 chip-hours
   MTTF per GPU); 15% of pools available only part of the horizon.
 - A bounded set of fabrics (the catalog cluster of each accelerator; a 100 Gb/s Ethernet
@@ -75,7 +76,7 @@ def generate_scenario(pools: int, bids: int, intervals: int = 24, seed: int = 0,
     named = {c.hardware: c.name for c in CLUSTERS.values()}
     offered_share = 0.85  # offers cover on average about this share of a pool's chips
     mean_chips = supply_ratio * bids * expected_chip_intervals_per_bid(intervals) / (pools * intervals * offered_share)
-    mean_chips = float(np.clip(mean_chips, 64, 4096))
+    mean_chips = float(np.clip(mean_chips, 256, 4096))  # few providers list fewer; sparse demand leaves slack
     out_pools = []
     for i in range(pools):
         hw = str(rng.choice(hws, p=hw_p))
