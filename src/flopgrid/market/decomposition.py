@@ -92,7 +92,7 @@ def _duals_to_prices(model: MarketModel, row_dual: np.ndarray, default: np.ndarr
 
 
 def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None = None, mip_gap: float = 1e-3, *,
-                max_rounds: int = 30, bound_tol: float = 1e-4, bound_share: float = 0.75, smoothing: float = 0.5,
+                max_rounds: int = 30, bound_tol: float = 1e-4, bound_share: float = 0.85, smoothing: float = 0.5,
                 columns_per_round: int = 1, options_per_bid: int = 2, starts_per_option: int = 2,
                 threads: int | None = None) -> LargeOutcome | None:
     """Clear `scenario` by column generation + restricted master MILP; None when no bid has
@@ -125,6 +125,7 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
     n0, n_other = model.n_x, model.n_cols - model.n_x  # LP columns: x0, y/r, then added x
     x_lp = None
     center = None  # (mu, mu_reserve) of the best bound so far
+    last_lp_s = 0.0
     for rounds in range(1, max_rounds + 1):
         tl = time.perf_counter()
         sol = lp.solve()
@@ -151,7 +152,7 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
                                                        opts.chips[opt].tolist(), st.tolist(), opts.value_usd[opt].tolist())
                if (b, p, g, s) not in keyset]
         # stop when the next round (LP times grow: assume 1.5x the last) would overrun the share
-        last = time.perf_counter() - tl
+        last = last_lp_s = time.perf_counter() - tl
         out_of_time = time_limit_s is not None and time.perf_counter() - t0 + 1.5 * last > bound_share * time_limit_s
         if ub - lp_val <= bound_tol * max(abs(ub), 1.0) or out_of_time:
             break
@@ -176,7 +177,13 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
     if _DEBUG:
         print(f"LP-guided greedy welfare {model.welfare_usd(start):,.0f}; plain greedy "
               f"{model.welfare_usd(greedy_solution(model)):,.0f}")
-    outcome = highs_backend.solve_milp(model, left, mip_gap, threads=threads, start=start)
+    if left is not None and left < 2.0 * last_lp_s:
+        # HiGHS would spend longer than `left` on the root LP alone (it overran its limit by
+        # 10+ s on 85,000-binary masters): keep the LP-guided greedy allocation
+        outcome = highs_backend.SolveOutcome("time_limit", start, float(model.col_cost @ start), None, 0.0,
+                                             "no time left for the master MILP: LP-guided greedy allocation")
+    else:
+        outcome = highs_backend.solve_milp(model, left, mip_gap, threads=threads, start=start)
     t_solve = time.perf_counter() - t3
     return LargeOutcome(model, outcome, float(ub),
                         {"valuation": opts.valuation_s, "options": t_opts - opts.valuation_s,
