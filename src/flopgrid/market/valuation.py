@@ -3,7 +3,9 @@
 For every (bid, pool, gang size) the perf model's best plan on the pool's cluster gives the
 MFU, the reliability model (Young 1974 / Daly 2006 checkpointing) the expected goodput, and
 
-    useful_eflop_per_interval = mfu x goodput x chips x peak_bf16_flops x interval_s / 1e18
+    useful_eflop_per_interval = mfu x goodput x chips x peak_flops x interval_s / 1e18
+
+with the dense peak of the chip's training dtype (bf16; fp16 on a V100).
 
 A `max_price_per_eflop` bid is then worth max_price_per_eflop x useful_eflop per interval on
 that pool: slow fabrics, small islands and unreliable pools deliver fewer useful FLOPs and so
@@ -19,11 +21,11 @@ from dataclasses import dataclass, field
 from flopgrid.catalog import Cluster, ModelSpec, default_cluster, get_accelerator, load_cluster, load_model
 from flopgrid.errors import UserInputError
 from flopgrid.market.orders import Bid, Pool
+from flopgrid.reliability.presets import DEFAULT_CHECKPOINT_S, LLAMA3_MTTF_CHIP_HOURS
 
-# Llama 3 405B (arXiv:2407.21783 §3.3.4): ~4.7e-4 unexpected interruptions per GPU-day,
-# i.e. a mean time to failure of about 51,000 chip-hours; used when a pool gives none.
-DEFAULT_MTTF_CHIP_HOURS = 1.0 / 4.7e-4 * 24.0
-DEFAULT_CHECKPOINT_S = 30.0
+# Used when a pool gives none: Llama 3's failure rate and the reliability layer's default
+# checkpoint stall (flopgrid.reliability.presets).
+DEFAULT_MTTF_CHIP_HOURS = LLAMA3_MTTF_CHIP_HOURS
 
 MfuFn = Callable[[ModelSpec, Cluster, int], float]
 GoodputFn = Callable[[int, float, float], float]
@@ -109,7 +111,8 @@ class Valuer:
             if gkey not in self._goodput:
                 self._goodput[gkey] = float(self.goodput_fn(chips, mttf, ckpt))
             mfu, goodput = self._mfu[mkey_], self._goodput[gkey]
-            peak = get_accelerator(pool.hardware).peak("bf16")
+            acc = get_accelerator(pool.hardware)
+            peak = acc.peak(acc.training_dtype)
             eflop = mfu * goodput * chips * peak * self.interval_hours * 3600.0 / 1e18
             d = Delivery(mfu, goodput, eflop)
             self._delivery[key] = d
