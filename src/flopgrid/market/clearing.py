@@ -32,6 +32,7 @@ from flopgrid.market.result import (
     Uplift,
     UpliftEntry,
 )
+from flopgrid.market.uncongested import solve_uncongested
 from flopgrid.market.uplift import Party, make_whole
 from flopgrid.market.validation import canonical_hardware, validate_scenario
 from flopgrid.market.valuation import Valuer
@@ -74,7 +75,9 @@ def clear(
     generation + restricted master MILP, `flopgrid.market.decomposition`; `gap` is then
     measured against the Lagrangian/LP upper bound, reported as `upper_bound_usd`) or
     "auto" (exact while bids x pools <= AUTO_EXACT_MAX_PAIRS or when a `solver` or
-    `max_pools_per_bid` is given, decomposition above).
+    `max_pools_per_bid` is given, decomposition above; an auto-exact market whose bids'
+    individually best options fit together is cleared without the MILP,
+    `flopgrid.market.uncongested`, and reports `method="uncongested"`, gap 0).
     """
     t0 = time.perf_counter()
     validate_scenario(scenario)
@@ -83,6 +86,7 @@ def clear(
     valuer = valuer or Valuer(h)
     if method not in ("auto", "exact", "decomposition"):
         raise ValueError(f"method must be auto, exact or decomposition, got {method!r}")
+    fast_ok = method == "auto" and solver is None and max_pools_per_bid is None
     if method == "auto":
         small = len(scenario.bids) * len(scenario.pools) <= AUTO_EXACT_MAX_PAIRS
         method = "exact" if small or solver is not None or max_pools_per_bid is not None else "decomposition"
@@ -113,6 +117,21 @@ def clear(
 
     if model.n_x == 0:
         return nothing("empty", "no feasible (bid, pool, gang, start) candidate", gap=0.0)
+    if fast_ok and method == "exact":
+        fast = solve_uncongested(scenario, model)
+        if fast is not None:  # exact without the MILP (flopgrid.market.uncongested)
+            base["method"] = "uncongested"
+            if fast.duals is not None:
+                duals, lp_cols = fast.duals, fast.col_value
+            else:
+                fixed = highs_backend.fixed_lp_duals(model, fast.col_value)
+                if fixed is None:
+                    return nothing("solver_error", "fixed-integer LP for prices failed", keep_prices=True)
+                duals, lp_cols = fixed
+            res = _assemble(scenario, model, valuer, fast.x, duals, lp_cols, h)
+            return ClearingResult("optimal", res[0], res[1], res[2], res[3], res[4], time.perf_counter() - t0, 0.0,
+                                  providers=res[5], message="uncongested: every bid's best option fits the "
+                                  "cheapest offer steps together (no MILP needed)", **base)
     if method == "decomposition":
         outcome = large.outcome
     else:

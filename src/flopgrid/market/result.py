@@ -110,7 +110,7 @@ class ClearingResult:
     monitor: list[Any] = field(default_factory=list)
     message: str = ""
     model_size: dict[str, int] = field(default_factory=dict)
-    method: str = "exact"  # exact | decomposition (see `flopgrid.market.clear`)
+    method: str = "exact"  # exact | uncongested | decomposition (see `flopgrid.market.clear`)
     upper_bound_usd: float | None = None  # decomposition: Lagrangian/LP bound; gap = (bound - welfare) / bound
     timings_s: dict[str, float] = field(default_factory=dict)  # decomposition: valuation / options / bound / ...
 
