@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from flopgrid.perf.constants import Calibration
-from flopgrid.perf.fabric import Fabric, all_gather_s, all_reduce_s, all_to_all_s, members_per_domain, p2p_s
+from flopgrid.perf.fabric import Fabric, all_reduce_s, all_to_all_s, members_per_domain, p2p_s
 from flopgrid.perf.plan import RECOMPUTE_CHOICES, RECOMPUTE_CODE, Plan
 from flopgrid.perf.shape import COLUMN, ROW, Gemm, ModelShape
 

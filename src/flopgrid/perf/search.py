@@ -22,7 +22,7 @@ from flopgrid.errors import NoSolutionError, UserInputError
 from flopgrid.perf.constants import CALIBRATION, Calibration
 from flopgrid.perf.engine import PlanArrays, evaluate
 from flopgrid.perf.fabric import Fabric
-from flopgrid.perf.plan import RECOMPUTE_CHOICES, RECOMPUTE_CODE, ZERO_STAGES, Plan, global_batch_seqs, stage_layers
+from flopgrid.perf.plan import RECOMPUTE_CHOICES, RECOMPUTE_CODE, ZERO_STAGES, global_batch_seqs, stage_layers
 from flopgrid.perf.predict import GIB, Prediction, prediction_from
 from flopgrid.perf.shape import model_shape
 
