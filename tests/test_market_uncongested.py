@@ -5,6 +5,8 @@ going to the MILP."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -29,7 +31,7 @@ def scenarios(draw):
         cuts = sorted(draw(st.lists(st.integers(1, chips), min_size=n, max_size=n, unique=True)))
         if cuts[-1] != chips and draw(st.booleans()):
             cuts[-1] = chips
-        sizes = [cuts[0]] + [b - a for a, b in zip(cuts, cuts[1:])]
+        sizes = [cuts[0]] + [b - a for a, b in pairwise(cuts)]
         prices = sorted(draw(st.lists(st.sampled_from([0.0, 0.9, 1.0, 1.7, 2.0, 3.1]), min_size=n, max_size=n)))
         pool = {"id": f"p{i}", "provider": f"prov{i % 2}", "hardware": draw(st.sampled_from(HARDWARE)),
                 "chips": chips, "island_chips": draw(st.sampled_from([c for c in (4, 8, 16, 32, 64, 256) if c <= chips])),
@@ -149,6 +151,7 @@ def test_uncongested_by_hand():
     assert alloc_key(r) == [("A", "p", 16, 0), ("B", "p", 16, 0)]
     assert [(p.pool, p.price_per_chip_hour, p.cleared_chips) for p in r.prices] == [("p", 1.0, 32), ("q", 0.0, 0)]
     assert r.uplift.total_usd == 0.0
+    assert r.model_size == clear(sc, method="exact").model_size  # sized without building the matrix
     assert [a.payment_usd for a in sorted(r.allocations, key=lambda a: a.bid)] == [16.0, 16.0]
 
 

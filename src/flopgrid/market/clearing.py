@@ -20,7 +20,12 @@ import numpy as np
 
 from flopgrid.market import highs_backend
 from flopgrid.market.decomposition import solve_large
-from flopgrid.market.model_build import MarketModel, build_model, model_from_candidates
+from flopgrid.market.model_build import (
+    MarketModel,
+    build_model,
+    model_from_candidates,
+    with_matrix,
+)
 from flopgrid.market.monitor import mitigate
 from flopgrid.market.orders import Scenario
 from flopgrid.market.result import (
@@ -92,6 +97,7 @@ def clear(
         method = "exact" if small or solver is not None or max_pools_per_bid is not None else "decomposition"
     timings: dict[str, float] = {}
     upper_bound = None
+    fast = None
     if method == "decomposition":
         large = solve_large(scenario, valuer, time_limit_s, max(mip_gap, 1e-4))
         if large is None:
@@ -99,8 +105,15 @@ def clear(
         else:
             model, timings, upper_bound = large.model, large.seconds, large.upper_bound_usd
     else:
-        model = build_model(scenario, valuer, max_pools_per_bid)
-    size = {"binaries": model.n_x, "columns": model.n_cols, "rows": model.n_rows, "nonzeros": len(model.a_value)}
+        # the fast path first checks on the index maps alone; the matrix only when it is needed
+        model = build_model(scenario, valuer, max_pools_per_bid, matrix=not fast_ok)
+        fast = solve_uncongested(scenario, model) if fast_ok else None
+        if fast is None or fast.duals is None:
+            model = with_matrix(scenario, model)
+    nnz = len(model.a_value) or (int(model.cand_len.sum()) * (2 if model.reserve_fraction > 0 else 1)
+                                 + int(np.isin(model.cand_bid, list(model.bid_rows)).sum()) + len(model.y_cols)
+                                 + 2 * len(model.r_cols))
+    size = {"binaries": model.n_x, "columns": model.n_cols, "rows": model.n_rows, "nonzeros": nnz}
     base = dict(monitor=[dataclasses.asdict(f) for f in findings], model_size=size, method=method)
 
     def nothing(status: str, message: str = "", gap: float | None = None, keep_prices: bool = False) -> ClearingResult:
@@ -117,21 +130,19 @@ def clear(
 
     if model.n_x == 0:
         return nothing("empty", "no feasible (bid, pool, gang, start) candidate", gap=0.0)
-    if fast_ok and method == "exact":
-        fast = solve_uncongested(scenario, model)
-        if fast is not None:  # exact without the MILP (flopgrid.market.uncongested)
-            base["method"] = "uncongested"
-            if fast.duals is not None:
-                duals, lp_cols = fast.duals, fast.col_value
-            else:
-                fixed = highs_backend.fixed_lp_duals(model, fast.col_value)
-                if fixed is None:
-                    return nothing("solver_error", "fixed-integer LP for prices failed", keep_prices=True)
-                duals, lp_cols = fixed
-            res = _assemble(scenario, model, valuer, fast.x, duals, lp_cols, h)
-            return ClearingResult("optimal", res[0], res[1], res[2], res[3], res[4], time.perf_counter() - t0, 0.0,
-                                  providers=res[5], message="uncongested: every bid's best option fits the "
-                                  "cheapest offer steps together (no MILP needed)", **base)
+    if fast is not None:  # exact without the MILP (flopgrid.market.uncongested)
+        base["method"] = "uncongested"
+        if fast.duals is not None:
+            duals, lp_cols = fast.duals, fast.col_value
+        else:
+            fixed = highs_backend.fixed_lp_duals(model, fast.col_value)
+            if fixed is None:
+                return nothing("solver_error", "fixed-integer LP for prices failed", keep_prices=True)
+            duals, lp_cols = fixed
+        res = _assemble(scenario, model, valuer, fast.x, duals, lp_cols, h)
+        return ClearingResult("optimal", res[0], res[1], res[2], res[3], res[4], time.perf_counter() - t0, 0.0,
+                              providers=res[5], message="uncongested: every bid's best option fits the "
+                              "cheapest offer steps together (no MILP needed)", **base)
     if method == "decomposition":
         outcome = large.outcome
     else:

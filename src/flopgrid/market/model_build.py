@@ -143,7 +143,8 @@ def enumerate_candidates(scenario: Scenario, valuer: Valuer, max_pools_per_bid: 
     return rows, reasons
 
 
-def build_model(scenario: Scenario, valuer: Valuer | None = None, max_pools_per_bid: int | None = None) -> MarketModel:
+def build_model(scenario: Scenario, valuer: Valuer | None = None, max_pools_per_bid: int | None = None,
+                matrix: bool = True) -> MarketModel:
     """The clearing MILP of `scenario` (see the module docstring)."""
     h = scenario.horizon.interval_hours
     f = scenario.reserve.fraction
@@ -152,12 +153,20 @@ def build_model(scenario: Scenario, valuer: Valuer | None = None, max_pools_per_
     n_x = len(cands)
     arr = np.array(cands, dtype=float).reshape(n_x, 5)
     cb, cp, cg, cs = (arr[:, i].astype(np.int64) for i in range(4))
-    return model_from_candidates(scenario, cb, cp, cg, cs, arr[:, 4].copy(), reasons)
+    return model_from_candidates(scenario, cb, cp, cg, cs, arr[:, 4].copy(), reasons, matrix=matrix)
+
+
+def with_matrix(scenario: Scenario, model: MarketModel) -> MarketModel:
+    """`model` with its constraint matrix (a no-op when it has one)."""
+    if len(model.a_value) or model.n_cols == 0:
+        return model
+    return model_from_candidates(scenario, model.cand_bid, model.cand_pool, model.cand_chips, model.cand_start,
+                                 model.cand_value_usd, model.no_candidate_reason)
 
 
 def model_from_candidates(scenario: Scenario, cb: np.ndarray, cp: np.ndarray, cg: np.ndarray, cs: np.ndarray,
                           cv: np.ndarray, reasons: dict[int, str], *, rows_for: np.ndarray | None = None,
-                          bid_rows_for: np.ndarray | None = None) -> MarketModel:
+                          bid_rows_for: np.ndarray | None = None, matrix: bool = True) -> MarketModel:
     """The clearing MILP over the given candidate columns (bid, pool, gang chips, start, value
     in USD over the whole allocation): the exact model when they are all the feasible ones,
     a restricted master (`flopgrid.market.decomposition`) when they are a subset.
@@ -193,6 +202,42 @@ def model_from_candidates(scenario: Scenario, cb: np.ndarray, cp: np.ndarray, cg
     bid_rows = {int(b): n_pt_rows + i for i, b in enumerate(multi)}
     n_rows = n_pt_rows + len(bid_rows)
 
+    # y (offer steps) and r (reserve) columns
+    y_cols: list[tuple[int, int, int]] = []
+    y_cost: list[float] = []
+    y_ub: list[float] = []
+    for (p, t) in pt:
+        for j, step in enumerate(scenario.pools[p].offer):
+            y_cols.append((p, t, j))
+            y_cost.append(step.price_per_chip_hour * h)
+            y_ub.append(float(step.chips))
+    n_y = len(y_cols)
+    r_cols = list(pt) if f > 0 else []
+    n_r = len(r_cols)
+    n_cols = n_x + n_y + n_r
+    if matrix:
+        a_start, er, ev = _matrix(scenario, P, T, n_x, cb, cp, cg, cs, cl, pt, cap_rows, res_rows, bid_rows, y_cols,
+                                  r_cols, f)
+    else:  # index maps only (the uncongested fast path needs no constraint matrix)
+        a_start, er, ev = np.zeros(n_cols + 1, np.int64), np.zeros(0, np.int64), np.zeros(0)
+
+    col_cost = np.concatenate([-cv, np.array(y_cost), np.zeros(n_r)])
+    col_lower = np.zeros(n_cols)
+    col_upper = np.concatenate([np.ones(n_x), np.array(y_ub), np.full(n_r, np.inf)])
+    row_lower = np.concatenate([np.zeros(n_pt_rows), np.full(len(bid_rows), -np.inf)])
+    row_upper = np.concatenate([np.full(n_pt_rows, np.inf), np.ones(len(bid_rows))])
+    integrality = np.concatenate([np.ones(n_x, np.int8), np.zeros(n_y + n_r, np.int8)])
+    return MarketModel(
+        n_x=n_x, cand_bid=cb, cand_pool=cp, cand_chips=cg, cand_start=cs, cand_len=cl, cand_value_usd=cv,
+        cap_rows=cap_rows, res_rows=res_rows, y_cols=y_cols, r_cols=r_cols, col_cost=col_cost,
+        col_lower=col_lower, col_upper=col_upper, row_lower=row_lower, row_upper=row_upper,
+        a_start=a_start, a_index=er, a_value=ev, integrality=integrality, interval_hours=h,
+        reserve_fraction=f, no_candidate_reason=reasons, bid_rows=bid_rows,
+    )
+
+
+def _matrix(scenario, P, T, n_x, cb, cp, cg, cs, cl, pt, cap_rows, res_rows, bid_rows, y_cols, r_cols, f):
+    """The constraint matrix (CSC: column starts, row indices, values) of the clearing MILP."""
     # x columns, vectorised: one capacity (and reserve) entry per covered interval + bid row
     cap_idx = np.full((max(P, 1), max(T, 1)), -1, dtype=np.int64)
     for (p, t), r in cap_rows.items():
@@ -219,21 +264,11 @@ def model_from_candidates(scenario: Scenario, cb: np.ndarray, cp: np.ndarray, cg
         ent_row.append(row_of_bid[cb[has]])
         ent_val.append(np.ones(int(has.sum())))
 
-    # y (offer steps) and r (reserve) columns
-    y_cols: list[tuple[int, int, int]] = []
-    y_cost: list[float] = []
-    y_ub: list[float] = []
-    for (p, t) in pt:
-        for j, step in enumerate(scenario.pools[p].offer):
-            y_cols.append((p, t, j))
-            y_cost.append(step.price_per_chip_hour * h)
-            y_ub.append(float(step.chips))
     n_y = len(y_cols)
     y_idx = n_x + np.arange(n_y)
     ent_col.append(y_idx)
     ent_row.append(np.array([cap_rows[(p, t)] for p, t, _ in y_cols], dtype=np.int64))
     ent_val.append(np.ones(n_y))
-    r_cols = list(pt) if f > 0 else []
     n_r = len(r_cols)
     if n_r:
         r_idx = n_x + n_y + np.arange(n_r)
@@ -248,17 +283,4 @@ def model_from_candidates(scenario: Scenario, cb: np.ndarray, cp: np.ndarray, cg
     order = np.lexsort((er, ec))
     ec, er, ev = ec[order], er[order], ev[order]
     a_start = np.searchsorted(ec, np.arange(n_cols + 1)).astype(np.int64)
-
-    col_cost = np.concatenate([-cv, np.array(y_cost), np.zeros(n_r)])
-    col_lower = np.zeros(n_cols)
-    col_upper = np.concatenate([np.ones(n_x), np.array(y_ub), np.full(n_r, np.inf)])
-    row_lower = np.concatenate([np.zeros(n_pt_rows), np.full(len(bid_rows), -np.inf)])
-    row_upper = np.concatenate([np.full(n_pt_rows, np.inf), np.ones(len(bid_rows))])
-    integrality = np.concatenate([np.ones(n_x, np.int8), np.zeros(n_y + n_r, np.int8)])
-    return MarketModel(
-        n_x=n_x, cand_bid=cb, cand_pool=cp, cand_chips=cg, cand_start=cs, cand_len=cl, cand_value_usd=cv,
-        cap_rows=cap_rows, res_rows=res_rows, y_cols=y_cols, r_cols=r_cols, col_cost=col_cost,
-        col_lower=col_lower, col_upper=col_upper, row_lower=row_lower, row_upper=row_upper,
-        a_start=a_start, a_index=er, a_value=ev, integrality=integrality, interval_hours=h,
-        reserve_fraction=f, no_candidate_reason=reasons, bid_rows=bid_rows,
-    )
+    return a_start, er, ev
