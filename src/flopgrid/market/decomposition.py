@@ -8,7 +8,15 @@
    the columns that price out best are the ones an optimal allocation can use), plus the
    Lagrangian choice itself. It is the monolithic model (`model_build.model_from_candidates`)
    over those columns, solved by HiGHS warm-started from the greedy allocation.
-4. The reported gap is (upper bound - welfare) / upper bound: honest, since the upper bound
+   Column generation stops at `bound_share` (half) of the time limit: its master LPs grow
+   slow (26 s for the 8th round at 10,000 bids).
+4. Primal heuristic over every option (`flopgrid.market.primal`): greedy by surplus per
+   chip-hour over a time-indexed capacity profile; its columns join the master and it is
+   used when it beats the LP-guided greedy.
+5. With a time limit, Polyak subgradient steps on D (target: the best primal welfare) from
+   the best multipliers until `polyak_until` of the limit; every D(mu), mu >= 0, is a valid
+   bound, so this only tightens it. The heuristic then runs again at the best such prices.
+6. The reported gap is (upper bound - welfare) / upper bound: honest, since the upper bound
    holds for the full problem, not just the master.
 
 Prices then come from the fixed-integer LP of the master (O'Neill et al. 2005), exactly as in
@@ -35,6 +43,7 @@ from flopgrid.market.lagrangian import (
 )
 from flopgrid.market.model_build import MarketModel, model_from_candidates
 from flopgrid.market.orders import Scenario
+from flopgrid.market.primal import capacity_greedy
 from flopgrid.market.valuation import Valuer
 
 _DEBUG = bool(os.environ.get("FLOPGRID_DEBUG_CG"))
@@ -91,8 +100,26 @@ def _duals_to_prices(model: MarketModel, row_dual: np.ndarray, default: np.ndarr
     return mu, mu_r
 
 
+def _join(cb, cp, cg, cs, cv, hb, hp, hg, hs, hv):
+    """The master's columns plus the heuristic's new ones, and the 0/1 vector marking the
+    heuristic's allocation among them."""
+    pos = {k: i for i, k in enumerate(zip(cb.tolist(), cp.tolist(), cg.tolist(), cs.tolist()))}
+    heur = np.zeros(len(cb) + len(hb))
+    extra = []
+    for i, k in enumerate(zip(hb.tolist(), hp.tolist(), hg.tolist(), hs.tolist())):
+        if k in pos:
+            heur[pos[k]] = 1.0
+        else:
+            heur[len(cb) + len(extra)] = 1.0
+            extra.append(i)
+    ex = np.array(extra, dtype=np.int64)
+    out = np.r_[cb, hb[ex]], np.r_[cp, hp[ex]], np.r_[cg, hg[ex]], np.r_[cs, hs[ex]], np.r_[cv, hv[ex]]
+    return (*out, heur[: len(out[0])])
+
+
 def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None = None, mip_gap: float = 1e-3, *,
-                max_rounds: int = 30, bound_tol: float = 1e-4, bound_share: float = 0.85, smoothing: float = 0.5,
+                max_rounds: int = 30, bound_tol: float = 1e-4, bound_share: float = 0.5, smoothing: float = 0.5,
+                polyak_until: float = 0.78,
                 columns_per_round: int = 1, options_per_bid: int = 2, starts_per_option: int = 2,
                 threads: int | None = None) -> LargeOutcome | None:
     """Clear `scenario` by column generation + restricted master MILP; None when no bid has
@@ -167,26 +194,83 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
         lp.add_columns(nb, np_, ng, ns, add[:, 4])
         cb, cp, cg, cs = np.r_[cb, nb], np.r_[cp, np_], np.r_[cg, ng], np.r_[cs, ns]
         cv = np.r_[cv, add[:, 4]]
-    model = model_from_candidates(scenario, cb, cp, cg, cs, cv, opts.reasons)
     t_bound = time.perf_counter() - t1
 
+    # primal heuristic over every option (not only the master's columns): greedy on a
+    # time-indexed capacity profile at the best bound's prices; its columns join the master
+    t2 = time.perf_counter()
+    deadline = None if time_limit_s is None else t0 + 0.88 * time_limit_s
+    mu_best = center[0] if center is not None else mu0
+    hb, hp, hg, hs, hv = capacity_greedy(opts, supply, mu_best, f, deadline=deadline)
+    n_master = len(cb)
+    cb, cp, cg, cs, cv, heur = _join(cb, cp, cg, cs, cv, hb, hp, hg, hs, hv)
+    model = model_from_candidates(scenario, cb, cp, cg, cs, cv, opts.reasons)
+    t_heur = time.perf_counter() - t2
+
     t3 = time.perf_counter()
+    x_guide = None
+    if x_lp is not None and len(x_lp) == n_master:
+        x_guide = np.r_[x_lp, np.zeros(model.n_x - n_master)]
+    start = greedy_solution(model, x_guide)
+    start_cap = greedy_solution(model, heur)
+    if _DEBUG:
+        print(f"LP-guided greedy welfare {model.welfare_usd(start):,.0f}; capacity-profile greedy "
+              f"{model.welfare_usd(start_cap):,.0f} ({len(hb)} bids, {t_heur:.2f} s)")
+    if model.welfare_usd(start_cap) > model.welfare_usd(start):
+        start = start_cap
+    # tighten the bound with Polyak subgradient steps on D (target: the primal's welfare),
+    # from the best multipliers so far, while the time budget lasts: every D(mu) with mu >= 0
+    # is a valid upper bound, so the bound only gets better
+    t4 = time.perf_counter()
+    polyak_steps = 0
+    mu_best_p = None
+    if time_limit_s is not None:
+        target = model.welfare_usd(start)
+        mu_p = (center[0] if center is not None else mu0).copy()
+        lam, stall, last_eval = 1.0, 0, 0.0
+        while (ub - target > mip_gap * abs(ub)
+               and polyak_steps < 500 and time.perf_counter() + 1.5 * last_eval < t0 + polyak_until * time_limit_s):
+            te = time.perf_counter()
+            val, br, sold = dual_value(mu_p, opts, all_idx, supply)
+            last_eval = time.perf_counter() - te
+            polyak_steps += 1
+            if val < ub:
+                ub, stall, mu_best_p = val, 0, mu_p.copy()
+            else:
+                stall += 1
+                if stall >= 2:
+                    lam, stall = lam / 2.0, 0
+            g = sold - br.demand_chips
+            nrm = float((g * g).sum())
+            if nrm <= 0 or ub - target <= mip_gap * abs(ub) or lam < 1e-3:
+                break
+            mu_p = np.maximum(0.0, mu_p - lam * (val - target) / nrm * g)
+        if _DEBUG:
+            print(f"Polyak: {polyak_steps} steps, bound {ub:,.0f} ({time.perf_counter() - t4:.2f} s)")
+        if mu_best_p is not None and deadline is not None and time.perf_counter() < deadline:
+            # the primal again at the improved prices; kept when it is better
+            h2 = capacity_greedy(opts, supply, mu_best_p, f, deadline=deadline)
+            cb2, cp2, cg2, cs2, cv2, heur2 = _join(cb, cp, cg, cs, cv, *h2)
+            model2 = model_from_candidates(scenario, cb2, cp2, cg2, cs2, cv2, opts.reasons)
+            start2 = greedy_solution(model2, heur2)
+            if _DEBUG:
+                print(f"capacity-profile greedy at the Polyak prices: {model2.welfare_usd(start2):,.0f}")
+            if model2.welfare_usd(start2) > model.welfare_usd(start):
+                model, start = model2, start2
+    t_polyak = time.perf_counter() - t4
     # leave ~15% of the limit: HiGHS overruns its limit by seconds on large masters, then prices
     left = None if time_limit_s is None else max(1.0, 0.85 * time_limit_s - (time.perf_counter() - t0))
-    start = greedy_solution(model, x_lp if x_lp is not None and len(x_lp) == model.n_x else None)
-    if _DEBUG:
-        print(f"LP-guided greedy welfare {model.welfare_usd(start):,.0f}; plain greedy "
-              f"{model.welfare_usd(greedy_solution(model)):,.0f}")
     if left is not None and left < 2.0 * last_lp_s:
         # HiGHS would spend longer than `left` on the root LP alone (it overran its limit by
         # 10+ s on 85,000-binary masters): keep the LP-guided greedy allocation
         outcome = highs_backend.SolveOutcome("time_limit", start, float(model.col_cost @ start), None, 0.0,
-                                             "no time left for the master MILP: LP-guided greedy allocation")
+                                             "no time left for the master MILP: greedy allocation")
     else:
         outcome = highs_backend.solve_milp(model, left, mip_gap, threads=threads, start=start)
     t_solve = time.perf_counter() - t3
     return LargeOutcome(model, outcome, float(ub),
                         {"valuation": opts.valuation_s, "options": t_opts - opts.valuation_s,
-                         "bound": t_bound - t_lp, "master_lp": t_lp, "solve": t_solve},
-                        {"options": opts.n, "rounds": rounds, "perf_calls": opts.perf_calls,
+                         "bound": t_bound - t_lp, "master_lp": t_lp, "heuristic": t_heur, "polyak": t_polyak,
+                         "solve": t_solve - t_polyak},
+                        {"options": opts.n, "rounds": rounds, "polyak_steps": polyak_steps, "perf_calls": opts.perf_calls,
                          "master_binaries": model.n_x, "master_lp_usd": int(lp_val or 0)})

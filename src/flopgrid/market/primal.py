@@ -1,0 +1,82 @@
+"""Primal heuristic for large markets: greedy over a time-indexed capacity profile.
+
+Bids are taken in decreasing surplus per chip-hour of their best option at the Lagrange
+prices mu (the column-generation duals). For each bid every one of its `options_per_bid`
+best options (at mu) is tried at every start in its window against the demand already
+placed in each (pool, interval): the incremental offer cost of (1 + reserve fraction) x chips
+more in each covered interval (cheapest steps first; infinite past the offered chips). The
+bid takes the option and start with the largest value - incremental cost, if positive.
+(A bid left out stays out: costs only grow as demand is placed.) The allocation is feasible
+by construction; `decomposition` adds its columns to the restricted master and uses it when
+it beats the LP-guided greedy (it is then also HiGHS's warm start).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from flopgrid.market.columns import Options
+from flopgrid.market.lagrangian import Supply, window_cost
+
+
+def _step_cost(q: np.ndarray, p: np.ndarray, prev: np.ndarray, chips: np.ndarray, cost: np.ndarray,
+               total: np.ndarray) -> np.ndarray:
+    """Offer cost of q chips per element (pool p), cheapest steps first; inf past the total."""
+    take = np.clip(q[..., None] - prev[p], 0.0, chips[p])
+    c = (take * cost[p]).sum(axis=-1)
+    return np.where(q <= total[p] + 1e-9, c, np.inf)
+
+
+def capacity_greedy(opts: Options, supply: Supply, mu: np.ndarray, reserve_fraction: float, *,
+                    options_per_bid: int = 8, deadline: float | None = None):
+    """(bid, pool, chips, start, value) arrays of a feasible allocation (see module docstring)."""
+    P, T = mu.shape
+    f = reserve_fraction
+    chips, cost = supply.chips, supply.cost_usd_per_chip_interval
+    prev = np.cumsum(chips, axis=1) - chips
+    total = chips.sum(axis=1)
+    idx = np.arange(opts.n)
+    wc, _ = window_cost(mu, opts, idx)
+    reduced = opts.value_usd - (1.0 + f) * opts.chips * wc
+    L_opt = opts.bid_len[opts.bid]
+    density = reduced / np.maximum(opts.chips * L_opt, 1)
+    # per bid: its options sorted by reduced value, the best `options_per_bid` kept
+    order = np.lexsort((-reduced, opts.bid))
+    b_sorted = opts.bid[order]
+    starts = np.flatnonzero(np.r_[True, b_sorted[1:] != b_sorted[:-1]]) if opts.n else np.zeros(0, np.int64)
+    ends = np.r_[starts[1:], opts.n]
+    best_density = density[order[starts]]
+    bid_order = np.argsort(-best_density, kind="stable")
+    D = np.zeros((P, T))
+    chosen: list[tuple[int, int, int, int, float]] = []
+    for i in bid_order.tolist():
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        o = order[starts[i]: min(ends[i], starts[i] + options_per_bid)]
+        lo, hi = opts.start_lo[o], opts.start_hi[o]
+        n_st = hi - lo + 1
+        rep = np.repeat(np.arange(len(o)), n_st)
+        s = lo[rep] + (np.arange(len(rep)) - np.repeat(np.cumsum(n_st) - n_st, n_st))
+        oo = o[rep]
+        L = int(opts.bid_len[opts.bid[o[0]]])
+        p = opts.pool[oo]
+        a = (1.0 + f) * opts.chips[oo]
+        t = s[:, None] + np.arange(L)[None, :]
+        d = D[p[:, None], t]
+        pp = np.broadcast_to(p[:, None], d.shape)
+        inc = (_step_cost(d + a[:, None], pp, prev, chips, cost, total)
+               - _step_cost(d, pp, prev, chips, cost, total)).sum(axis=1)
+        surplus = opts.value_usd[oo] - inc
+        k = int(np.argmax(surplus))
+        if surplus[k] > 1e-9:
+            D[p[k], s[k]: s[k] + L] += a[k]
+            chosen.append((int(opts.bid[oo[k]]), int(p[k]), int(opts.chips[oo[k]]), int(s[k]),
+                           float(opts.value_usd[oo[k]])))
+    if not chosen:
+        z = np.zeros(0, np.int64)
+        return z, z, z, z, np.zeros(0)
+    arr = np.array(chosen, dtype=float)
+    return (arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64), arr[:, 2].astype(np.int64),
+            arr[:, 3].astype(np.int64), arr[:, 4])
