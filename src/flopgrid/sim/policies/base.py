@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from flopgrid.reliability import expected_goodput
+
 if TYPE_CHECKING:
     from flopgrid.sim.engine import Simulation
     from flopgrid.sim.jobs import Job
@@ -40,3 +42,25 @@ def first_fit(sim: Simulation, job: Job, gang: int) -> int:
         if sim.can_start(p, gang):
             return p
     return -1
+
+
+def gang_options(req: int, min_fraction: int) -> list[int]:
+    """Acceptable gang sizes, largest first: the request, then the powers of two below it
+    down to req / min_fraction."""
+    out = [req]
+    g = 1 << (req.bit_length() - 1)
+    if g == req:
+        g //= 2
+    while g >= max(1, req // min_fraction):
+        out.append(g)
+        g //= 2
+    return out
+
+
+def pool_goodput(sim: Simulation, pool: int, gang: int) -> float:
+    """Expected goodput (Young/Daly, flopgrid.reliability) of a `gang`-chip job on `pool`;
+    1 when the simulation has no failures."""
+    if not sim.failures:
+        return 1.0
+    s = sim.fleet.pools[pool]
+    return expected_goodput(gang, s.mttf_chip_hours, s.checkpoint_s, s.restart_s)

@@ -24,10 +24,9 @@ Every scheduling pass:
 
 from __future__ import annotations
 
-from flopgrid.reliability import expected_goodput
 from flopgrid.sim import events as ev
 from flopgrid.sim.jobs import RUNNING
-from flopgrid.sim.policies.base import Policy
+from flopgrid.sim.policies.base import Policy, gang_options, pool_goodput
 
 
 class Goodput(Policy):
@@ -52,9 +51,7 @@ class Goodput(Policy):
         key = (model, pool, gang)
         v = self._value.get(key)
         if v is None:
-            spec = sim.fleet.pools[pool]
-            g = expected_goodput(gang, spec.mttf_chip_hours, spec.checkpoint_s, spec.restart_s) if sim.failures else 1.0
-            v = self._value[key] = sim.rates.rate_flop_s(model, pool, gang) * g
+            v = self._value[key] = sim.rates.rate_flop_s(model, pool, gang) * pool_goodput(sim, pool, gang)
         return v
 
     def _job_value(self, sim, job) -> float:
@@ -63,15 +60,8 @@ class Goodput(Policy):
         return max((self.value(sim, job.spec.model, p, g) / g for p in sim.pools_for(job, g)), default=0.0) / 1e14
 
     def gangs(self, req: int) -> list[int]:
-        """Acceptable gang sizes, largest first: the request, then powers of two down to req / min_fraction."""
-        out = [req]
-        g = 1 << (req.bit_length() - 1)
-        if g == req:
-            g //= 2
-        while g >= max(1, req // self.min_fraction):
-            out.append(g)
-            g //= 2
-        return out
+        """Acceptable gang sizes, largest first (see `gang_options`)."""
+        return gang_options(req, self.min_fraction)
 
     # -------------------------------------------------------------- pass
     def schedule(self, sim) -> None:

@@ -39,7 +39,7 @@ from typing import Any
 
 from flopgrid.errors import UserInputError
 from flopgrid.sim import events as ev
-from flopgrid.sim.policies.base import Policy, first_fit
+from flopgrid.sim.policies.base import Policy, first_fit, gang_options, pool_goodput
 
 FALLBACK_PRICE_PER_CHIP_HOUR: dict[str, float] = {"v100-sxm": 0.50, "v100-pcie": 0.45}
 """USD per chip-hour for hardware missing from flopgrid.market.prices (our assumption: about
@@ -124,27 +124,16 @@ class Market(Policy):
 
     # ------------------------------------------------------------ helpers
     def goodput(self, sim, pool: int, gang: int) -> float:
-        """Expected goodput (Young/Daly) of a gang on a pool; 1 without failures."""
+        """Expected goodput of a gang on a pool (cached `pool_goodput`)."""
         key = (pool, gang)
         v = self._goodput.get(key)
         if v is None:
-            from flopgrid.reliability import expected_goodput
-
-            s = sim.fleet.pools[pool]
-            v = expected_goodput(gang, s.mttf_chip_hours, s.checkpoint_s, s.restart_s) if sim.failures else 1.0
-            self._goodput[key] = v
+            v = self._goodput[key] = pool_goodput(sim, pool, gang)
         return v
 
     def gangs(self, req: int) -> list[int]:
-        """The request and powers of two below it down to req / min_fraction."""
-        out = [req]
-        g = 1 << (req.bit_length() - 1)
-        if g == req:
-            g //= 2
-        while g >= max(1, req // self.min_fraction):
-            out.append(g)
-            g //= 2
-        return out
+        """The request and powers of two below it down to req / min_fraction (`gang_options`)."""
+        return gang_options(req, self.min_fraction)
 
     def best_cost_per_eflop(self, sim, job) -> float:
         """Cheapest offer cost per useful EFLOP any pool could give `job` at its requested size (USD)."""
