@@ -17,16 +17,9 @@ from flopgrid.market.generate import generate_scenario
 from flopgrid.market.lagrangian import Supply
 from flopgrid.market.primal import capacity_greedy
 from flopgrid.market.valuation import Valuer
+from market_truth import step_cost
 
 
-def step_cost(offer: list[dict], chips: float) -> float:
-    left, cost = chips, 0.0
-    for s in offer:
-        take = min(left, s["chips"])
-        cost += take * s["price_per_chip_hour"]
-        left -= take
-    assert left <= 1e-7, "over capacity"
-    return cost
 
 
 def heuristic_welfare(sc: dict, seed: int = 0, cheapest: bool = False) -> float:

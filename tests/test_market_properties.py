@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from flopgrid.catalog import get_accelerator
 from flopgrid.market import clear, parse_scenario
 from flopgrid.market.settlement import parse_delivery, settle
+from market_truth import step_cost
 
 HARDWARE = ("h100-sxm", "a100-80gb")
 REGIONS = ("us", "eu")
@@ -58,14 +59,6 @@ def scenarios(draw):
             "reserve": {"fraction": draw(st.sampled_from([0.0, 0.125, 0.25]))}}
 
 
-def step_cost(offer, chips):
-    left, cost = chips, 0.0
-    for s in offer:
-        take = min(left, s["chips"])
-        cost += take * s["price_per_chip_hour"]
-        left -= take
-    assert left <= 1e-7, "over capacity"
-    return cost
 
 
 def marginal_price_bounds(offer, chips):
