@@ -47,5 +47,5 @@ def write_report(runs: list[tuple[dict[str, Any], Simulation]], out_dir: Path) -
         fig.add_trace(go.Bar(x=[name], y=[metrics["useful_eflop"]], name=f"{name} useful EFLOP"), 3, 2)
     fig.update_layout(height=1100, title=f"flopgrid simulate: {runs[0][1].fleet.name}")
     path = out_dir / "report.html"
-    fig.write_html(str(path), include_plotlyjs="cdn")
+    fig.write_html(str(path), include_plotlyjs=True)  # self-contained: opens offline
     return path
