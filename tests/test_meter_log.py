@@ -192,6 +192,7 @@ def test_cli_report_json_keys_plot_and_bad_input(tmp_path, cli):
     assert out["steps"] == 5 and out["badput_s"]["wasted_progress"] == pytest.approx(2.0)
     html = (tmp_path / "t.html").read_text()
     assert "plotly" in html.lower() and "wasted_progress" in html
+    assert '"text":"new text"' not in html  # every band annotation carries its category or none
     _bad(cli("meter", "report", str(tmp_path / "missing.jsonl")), "does not exist")
     (tmp_path / "empty.jsonl").write_text("")
     _bad(cli("meter", "report", str(tmp_path / "empty.jsonl")), "no usable events")

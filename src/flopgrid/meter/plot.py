@@ -67,8 +67,9 @@ def write_timeline(events: list[dict[str, Any]], out: str | Path) -> Path:
                          name="data loading wait", marker_color="rgba(148,103,189,0.7)"))
     seen: set[str] = set()
     for category, a, b in badput_bands(mine):
-        fig.add_vrect(x0=a - t0, x1=b - t0, fillcolor=BAND_COLORS[category], line_width=0,
-                      annotation_text=category if category not in seen else None, annotation_position="top left")
+        # label each category once (an annotation_text of None makes plotly print "new text")
+        label = {} if category in seen else {"annotation_text": category, "annotation_position": "top left"}
+        fig.add_vrect(x0=a - t0, x1=b - t0, fillcolor=BAND_COLORS[category], line_width=0, **label)
         seen.add(category)
     bad = ", ".join(f"{k} {v:.2f} s" for k, v in acc.badput_s.items() if abs(v) > 1e-9)
     fig.update_layout(title=f"rank {rank}: {acc.steps} steps, wall {acc.wall_s:.2f} s, productive "
