@@ -10,7 +10,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from flopgrid.cli.output import console, emit
+from flopgrid.cli.output import console, emit, write_text_atomic
 from flopgrid.errors import UserInputError, require_positive
 
 scenario_app = typer.Typer(help="Market scenarios (order books).", no_args_is_help=True)
@@ -42,7 +42,7 @@ def clear_cmd(
                    max_pools_per_bid=max_pools_per_bid, method=method)
     d = result.to_dict()
     if out is not None:
-        out.write_text(json.dumps(d, indent=1))
+        write_text_atomic(out, json.dumps(d, indent=1))
     emit(d, as_json, _render_clear)
 
 
@@ -106,7 +106,7 @@ def generate_cmd(
     if out is None:
         print(text)
     else:
-        out.write_text(text + "\n")
+        write_text_atomic(out, text + "\n")
 
 
 def settle_cmd(
@@ -119,10 +119,10 @@ def settle_cmd(
     balanced double-entry ledger."""
     from flopgrid.catalog.spec_files import read_mapping
     from flopgrid.market import load_scenario
-    from flopgrid.market.settlement import parse_delivery, settle
+    from flopgrid.market.settlement import check_day_ahead, parse_delivery, settle
 
     sc = load_scenario(scenario)
-    res = read_mapping(result)
+    res = check_day_ahead(sc, read_mapping(result), str(result))
     dl = parse_delivery(read_mapping(delivery), str(delivery))
     s = settle(sc, res, dl)
     emit(s.to_dict(), as_json, _render_settle)

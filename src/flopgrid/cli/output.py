@@ -93,3 +93,24 @@ def si(value: float, unit: str = "FLOP/s") -> str:
 
 def pct(value: float) -> str:
     return "n/a" if value is None else f"{100 * value:.2f}%"
+
+
+def write_text_atomic(path, text: str) -> None:
+    """Write `text` to `path` through a temporary file and a rename, so a failed write never
+    leaves half a file; an unwritable path is a one-line UserInputError."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from flopgrid.errors import UserInputError
+
+    target = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent) else ".")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, target)
+    except OSError as exc:
+        if "tmp" in locals() and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise UserInputError(f"cannot write {target}: {exc.strerror or exc}") from None

@@ -38,9 +38,11 @@ def simulate(
         raise UserInputError(f"unknown trace format {fmt!r}: use one of {', '.join(FORMATS)}")
     if horizon_h is not None and not horizon_h > 0:
         raise UserInputError(f"--horizon-h must be > 0, got {horizon_h}")
-    policies = [p.strip() for p in compare.split(",") if p.strip()] if compare else [policy]
-    if not policies:
-        raise UserInputError("--compare needs at least one policy")
+    policies = [p.strip() for p in compare.split(",")] if compare else [policy]
+    if not all(policies):
+        raise UserInputError(f"--compare {compare!r} has an empty policy name: give names separated by commas")
+    if report is not None and report.exists() and not report.is_dir():
+        raise UserInputError(f"--report {report} is a file: give a folder (created if missing)")
     for p in policies:
         if p not in POLICIES:
             make_policy(p)  # raises with the list of names
@@ -66,7 +68,12 @@ def simulate(
                                    horizon_s=None if horizon_h is None else horizon_h * 3600)
         runs.append((metrics, sim))
     if report is not None:
-        path = __import__("flopgrid.sim.report", fromlist=["write_report"]).write_report(runs, report)
+        from flopgrid.sim.report import write_report
+
+        try:
+            path = write_report(runs, report)
+        except OSError as exc:
+            raise UserInputError(f"cannot write the report into {report}: {exc.strerror or exc}") from None
         err_console.print(f"report: {path}")
     results = [m for m, _ in runs]
     out = results[0] if len(results) == 1 and not compare else {"runs": results}
@@ -79,7 +86,7 @@ def _render(r: dict) -> None:
     wall = sum(m["wall_seconds"] for m in runs)
     t = compact_table(f"{first['jobs']:,} jobs on {first['fleet']}",
                       ["policy", "done", "JCT", "p99", "span", "util", "MFU", "goodput", "EFLOP", "lost"],
-                      caption=f"JCT/p99/span in hours; EFLOP useful, lost = EFLOP lost to failures; {wall:.1f} s wall")
+                      caption=f"hours: JCT, p99, span; EFLOP: useful, lost to failures; {wall:.1f} s")
     for m in runs:
         t.add_row(m["policy"], f"{m['completed']:,}", f"{m['avg_jct_h']:.2f}", f"{m['p99_jct_h']:.1f}",
                   f"{m['makespan_h']:.0f}", f"{m['utilization']:.1%}", f"{m['fleet_mfu']:.1%}", f"{m['goodput_fraction']:.1%}",

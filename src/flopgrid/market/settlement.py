@@ -93,6 +93,51 @@ class Settlement:
         }
 
 
+class _DayAheadAllocation(BaseModel):
+    """The fields of a `flopgrid clear --json` allocation that settlement reads."""
+
+    model_config = ConfigDict(extra="allow")
+    bid: str
+    pool: str
+    chips: int = Field(gt=0)
+    start: int = Field(ge=0)
+    intervals: int = Field(gt=0)
+    payment_usd: float
+    buyer: str | None = None
+    useful_eflop: float | None = None
+
+
+class _ProviderPosition(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    provider: str
+    revenue_usd: float
+    uplift_credit_usd: float = 0.0
+    uplift_charge_usd: float = 0.0
+
+
+class _DayAheadResult(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    allocations: list[_DayAheadAllocation]
+    providers: list[_ProviderPosition] = []
+
+
+def check_day_ahead(scenario: Scenario, result: dict[str, Any], origin: str = "result") -> dict[str, Any]:
+    """Validate a day-ahead result mapping against `scenario` (one-line UserInputError naming
+    the file and field): the allocations' fields, and that every bid and pool exists."""
+    try:
+        parsed = _DayAheadResult.model_validate(result)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(x) for x in err.get("loc", ())) or "result"
+        raise UserInputError(f"{origin}: field {loc!r}: {err.get('msg')} (a `flopgrid clear --json` result is expected)") from None
+    bids, pools = {b.id for b in scenario.bids}, {p.id for p in scenario.pools}
+    for i, a in enumerate(parsed.allocations):
+        if a.bid not in bids or a.pool not in pools:
+            raise UserInputError(f"{origin}: allocation {i} names bid {a.bid!r} / pool {a.pool!r}, "
+                                 "not in the scenario (was the result cleared from this scenario?)")
+    return parsed.model_dump()
+
+
 def _result_dict(result: Any) -> dict[str, Any]:
     return result.to_dict() if hasattr(result, "to_dict") else result
 
