@@ -115,8 +115,9 @@ def settle_cmd(
     delivery: Path = typer.Argument(..., help="metered delivery JSON (see flopgrid.market.settlement)"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Two-settlement: day-ahead positions, then metered deviations at real-time prices; a
-    balanced double-entry ledger."""
+    """Two-settlement: day-ahead positions, then metered deviations at real-time prices.
+
+    Every settlement is a balanced double-entry ledger transaction."""
     from flopgrid.catalog.spec_files import read_mapping
     from flopgrid.market import load_scenario
     from flopgrid.market.settlement import check_day_ahead, parse_delivery, settle

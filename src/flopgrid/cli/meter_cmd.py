@@ -63,7 +63,13 @@ def report(
     as_json: bool = typer.Option(False, "--json", help="print JSON (contract keys)"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="write a step-time timeline to OUT.html"),
 ) -> None:
-    """MFU, HFU, goodput and badput by category of a metered run."""
+    """MFU, HFU, goodput and badput by category of a metered run.
+
+    Convention (Google's goodput decomposition): tokens/s, MFU and HFU over productive time.
+
+    Data waits, checkpoints, restarts and re-done steps are badput (goodput_fraction).
+
+    MFU over wall time = mfu x goodput_fraction."""
     if plot is not None and plot.suffix.lower() not in (".html", ".htm"):
         raise UserInputError(f"--plot {str(plot)!r} must end in .html")
     _report(logs, as_json, plot)

@@ -33,8 +33,9 @@ def reliability(
                                               help=f"seconds to restart after a failure (default {DEFAULT_RESTART_S:.0f})"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
-    """How often a job of N chips is interrupted, how often to checkpoint, what goodput to expect
-    (first-order Young 1974 / Daly 2006 model, Llama 3 calibration)."""
+    """Interruptions per day, optimal checkpoint interval and expected goodput of an N-chip job.
+
+    First-order Young (1974) / Daly (2006) model with Llama 3's failure rate by default."""
     r = DEFAULT_RESTART_S if restart_s is None else restart_s
     w = max(DEFAULT_CHECKPOINT_WRITE_S, checkpoint_s) if checkpoint_write_s is None else checkpoint_write_s
     interval = young_daly_interval_s(chips, mttf_chip_hours, checkpoint_s)

@@ -20,7 +20,7 @@ PROGRESS_MIN_JOBS = 5000
 def simulate(
     trace: Path = typer.Option(..., "--trace", help="trace file (CSV/JSON)"),
     fmt: Optional[str] = typer.Option(None, "--format", help="philly|alibaba|flopgrid|pollux (default: from the header)"),
-    fleet: str = typer.Option("philly-like", "--fleet", help="philly-like|h100-campus|pollux-64 or a fleet file"),
+    fleet: str = typer.Option("philly-like", "--fleet", help="fleet name or a fleet file (names below)"),
     policy: str = typer.Option("fifo", "--policy", help="fifo|backfill|las|goodput|market"),
     failures: bool = typer.Option(True, "--failures/--no-failures", help="simulate chip failures"),
     seed: int = typer.Option(0, "--seed", help="random seed (failures, model assignment)"),
@@ -29,7 +29,11 @@ def simulate(
     report: Optional[Path] = typer.Option(None, "--report", help="write an HTML report (Plotly) into this folder"),
     as_json: bool = typer.Option(False, "--json", help="print JSON (contract keys)"),
 ) -> None:
-    """Simulate a fleet over a job trace under one or several scheduling policies."""
+    """Simulate a fleet over a job trace under one or several scheduling policies.
+
+    Fleets: philly-like (2,496 GPUs), h100-campus (16,384 H100), pollux-64, or a fleet file.
+
+    Policies: fifo, backfill, las, goodput, market."""
     from flopgrid.sim import RateTable, load_fleet, load_trace
     from flopgrid.sim.policies import POLICIES, make_policy
     from flopgrid.sim.run import simulate as run_sim
