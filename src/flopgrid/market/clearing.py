@@ -165,7 +165,7 @@ def clear(
         timings["pricing"] = time.perf_counter() - tp
         # the master's own status and gap say nothing about the full problem: measure the
         # welfare against the Lagrangian/LP upper bound of the full problem instead
-        gap = max(0.0, (upper_bound - res[0]) / upper_bound) if upper_bound and upper_bound > 0 else None
+        gap = max(0.0, (upper_bound - res[0]) / upper_bound) if upper_bound and np.isfinite(upper_bound) and upper_bound > 0 else None  # no bound: no gap claimed
         status = "optimal" if gap is not None and gap <= mip_gap else "feasible"
         message = (f"decomposition: welfare within {100 * gap:.3g}% of the Lagrangian upper bound "
                    f"${upper_bound:,.0f}" if gap is not None else "decomposition")

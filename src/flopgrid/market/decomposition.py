@@ -117,9 +117,47 @@ def _join(cb, cp, cg, cs, cv, hb, hp, hg, hs, hv):
     return (*out, heur[: len(out[0])])
 
 
+class _OutOfTime(Exception):
+    pass
+
+
+def _lbfgs_bound(opts: Options, idx: np.ndarray, supply: Supply, mu_start: np.ndarray, floor: np.ndarray,
+                 deadline: float) -> tuple[float, np.ndarray | None, int, float]:
+    """min D(mu) over mu >= floor by L-BFGS-B until `deadline`: (best D, its mu, evaluations,
+    seconds of the last evaluation). Without scipy: (inf, None, 0, 0.0)."""
+    try:
+        from scipy.optimize import minimize
+    except ImportError:
+        return np.inf, None, 0, 0.0
+    shape = mu_start.shape
+    best: list = [np.inf, None, 0, 0.0]
+
+    def fg(z: np.ndarray):
+        if time.perf_counter() + 1.5 * best[3] > deadline:
+            raise _OutOfTime
+        te = time.perf_counter()
+        m = np.maximum(z.reshape(shape), floor)
+        val, br, sold = dual_value(m, opts, idx, supply)
+        best[2] += 1
+        best[3] = time.perf_counter() - te
+        if val < best[0]:
+            best[0], best[1] = val, m.copy()
+        return val, (sold - br.demand_chips).reshape(-1)
+
+    bounds = list(zip(floor.reshape(-1).tolist(), [None] * floor.size))
+    try:
+        minimize(fg, np.maximum(mu_start, floor).reshape(-1), jac=True, method="L-BFGS-B", bounds=bounds,
+                 options={"maxiter": 10_000, "maxfun": 10_000, "maxcor": 20, "ftol": 0.0, "gtol": 0.0})
+    except _OutOfTime:
+        pass
+    if _DEBUG:
+        print(f"L-BFGS-B: {best[2]} evaluations, bound {best[0]:,.0f}")
+    return best[0], best[1], best[2], best[3]
+
+
 def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None = None, mip_gap: float = 1e-3, *,
-                max_rounds: int = 30, bound_tol: float = 1e-4, bound_share: float = 0.5, smoothing: float = 0.5,
-                polyak_until: float = 0.78,
+                max_rounds: int = 30, bound_tol: float = 1e-4, bound_share: float = 0.2, smoothing: float = 0.5,
+                polyak_until: float = 0.78, seed_greedy: bool = True, use_lbfgs: bool = True, reprice_master: bool = False,
                 columns_per_round: int = 1, options_per_bid: int = 2, starts_per_option: int = 2,
                 threads: int | None = None) -> LargeOutcome | None:
     """Clear `scenario` by column generation + restricted master MILP; None when no bid has
@@ -144,6 +182,12 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
     all_idx = np.arange(opts.n)
     mu0 = supply.marginal_cost()
     cb, cp, cg, cs, cv = master_candidates(opts, mu0, all_idx, f, options_per_bid, starts_per_option)
+    if seed_greedy:
+        # the capacity-profile greedy's allocation as seed columns: the master LP starts at
+        # least at a feasible allocation's welfare, so its first duals are prices of a
+        # congested market rather than of an empty one
+        gb, gp, gg, gs, gv = capacity_greedy(opts, supply, mu0, f)
+        cb, cp, cg, cs, cv, _ = _join(cb, cp, cg, cs, cv, gb, gp, gg, gs, gv)
     keyset = set(zip(cb.tolist(), cp.tolist(), cg.tolist(), cs.tolist()))
     ub, lp_val, rounds, t_lp = np.inf, None, 0, 0.0
     fixed_rows = {"rows_for": supply.available, "bid_rows_for": np.unique(opts.bid)}
@@ -166,6 +210,8 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
             mu, mu_r = mu_lp, mur_lp
         else:  # Wentges (1997) smoothing: price at a point between the best and the LP duals
             mu, mu_r = smoothing * center[0] + (1 - smoothing) * mu_lp, smoothing * center[1] + (1 - smoothing) * mur_lp
+        mu = np.maximum(mu, mu0)  # dual_value evaluates D there (never above D(mu))
+        mu_r = mu
         val, br, _ = dual_value(mu, opts, all_idx, supply, mu_r)
         if val < ub:
             ub, center = val, (mu, mu_r)
@@ -225,12 +271,24 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
     polyak_steps = 0
     mu_best_p = None
     if time_limit_s is not None:
-        target = model.welfare_usd(start)
+        # Polyak's target must not exceed min D; the restricted master's LP value is a lower
+        # bound on it too (and usually closer than a feasible allocation's welfare)
+        target = max(model.welfare_usd(start), float(lp_val or 0.0))
         mu_p = (center[0] if center is not None else mu0).copy()
         lam, stall, last_eval = 1.0, 0, 0.0
+        if use_lbfgs:
+            # quasi-Newton on the piecewise-linear D (L-BFGS-B with the bound mu >= cheapest
+            # step cost; Lewis & Overton 2013 on BFGS for nonsmooth convex functions): every
+            # evaluation is a valid bound, the best one is kept; Polyak steps follow from it
+            # if time is left
+            val_l, mu_l, n_l, last_eval = _lbfgs_bound(opts, all_idx, supply, mu_p, mu0, t0 + polyak_until * time_limit_s)
+            polyak_steps += n_l
+            if mu_l is not None and val_l < ub:
+                ub, mu_best_p, mu_p = val_l, mu_l, mu_l.copy()
         while (ub - target > mip_gap * abs(ub)
                and polyak_steps < 500 and time.perf_counter() + 1.5 * last_eval < t0 + polyak_until * time_limit_s):
             te = time.perf_counter()
+            mu_p = np.maximum(mu_p, mu0)
             val, br, sold = dual_value(mu_p, opts, all_idx, supply)
             last_eval = time.perf_counter() - te
             polyak_steps += 1
@@ -244,15 +302,30 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
             nrm = float((g * g).sum())
             if nrm <= 0 or ub - target <= mip_gap * abs(ub) or lam < 1e-3:
                 break
-            mu_p = np.maximum(0.0, mu_p - lam * (val - target) / nrm * g)
+            mu_p = np.maximum(mu0, mu_p - lam * (val - target) / nrm * g)
         if _DEBUG:
             print(f"Polyak: {polyak_steps} steps, bound {ub:,.0f} ({time.perf_counter() - t4:.2f} s)")
         if mu_best_p is not None and deadline is not None and time.perf_counter() < deadline:
             # the primal again at the improved prices; kept when it is better
             h2 = capacity_greedy(opts, supply, mu_best_p, f, deadline=deadline)
-            cb2, cp2, cg2, cs2, cv2, heur2 = _join(cb, cp, cg, cs, cv, *h2)
+            if reprice_master:
+                # a fresh master: per bid its best columns at the improved prices (those an
+                # optimal allocation of the LP relaxation uses), the current allocation's
+                # columns (so HiGHS starts no worse) and the new greedy's
+                keep = start[: model.n_x] > 0.5
+                nb, np_, ng, ns, nv = master_candidates(opts, mu_best_p, all_idx, f, options_per_bid, starts_per_option)
+                nb, np_, ng, ns, nv, old = _join(nb, np_, ng, ns, nv, model.cand_bid[keep], model.cand_pool[keep],
+                                                 model.cand_chips[keep], model.cand_start[keep], model.cand_value_usd[keep])
+                cb2, cp2, cg2, cs2, cv2, heur2 = _join(nb, np_, ng, ns, nv, *h2)
+            else:
+                old = None
+                cb2, cp2, cg2, cs2, cv2, heur2 = _join(cb, cp, cg, cs, cv, *h2)
             model2 = model_from_candidates(scenario, cb2, cp2, cg2, cs2, cv2, opts.reasons)
             start2 = greedy_solution(model2, heur2)
+            if old is not None:
+                start_old = greedy_solution(model2, np.r_[old, np.zeros(model2.n_x - len(old))])
+                if model2.welfare_usd(start_old) > model2.welfare_usd(start2):
+                    start2 = start_old
             if _DEBUG:
                 print(f"capacity-profile greedy at the Polyak prices: {model2.welfare_usd(start2):,.0f}")
             if model2.welfare_usd(start2) > model.welfare_usd(start):

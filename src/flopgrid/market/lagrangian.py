@@ -140,11 +140,14 @@ def dual_value(mu: np.ndarray, opts: Options, idx: np.ndarray, supply: Supply,
                mu_reserve: np.ndarray | None = None) -> tuple[float, BidResponse, np.ndarray]:
     """D at capacity prices `mu` and reserve prices `mu_reserve` (default mu); needs
     mu_reserve <= mu (else the hot-spare column r makes the relaxation unbounded), so it is
-    clipped to mu. The value is an upper bound on welfare for any such mu >= 0."""
-    rho = None
-    if mu_reserve is not None:
-        rho = mu + supply.reserve_fraction * np.clip(mu_reserve, 0.0, mu)
-    br = bid_response(mu, opts, idx, supply.reserve_fraction, rho)
+    clipped to mu. The value is an upper bound on welfare for any such mu >= 0. It is
+    evaluated at max(mu, cheapest step cost) with mu_reserve = mu, which is never larger
+    (see below), so `mu_reserve` is accepted for compatibility only."""
+    # Raising mu[p, t] up to the pool's cheapest step cost leaves the offer side unchanged
+    # (no step sells below its cost) and only lowers the bid side, and the reserve price
+    # mu_reserve = mu (its upper limit) lowers the bid side further: both only tighten D.
+    mu = np.maximum(mu, supply.marginal_cost())
+    br = bid_response(mu, opts, idx, supply.reserve_fraction, None)
     sv, sold = supply.respond(mu)
     return br.value_usd + sv, br, sold
 
