@@ -80,7 +80,24 @@ class BidResponse:
 
 def window_cost(mu: np.ndarray, opts: Options, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per option in `idx`: the cheapest sum of mu over its L intervals among its starts,
-    and that start."""
+    and that start. Over the full option set the cost depends only on (pool, start range,
+    length), which far fewer options share: it is computed once per distinct such window
+    (the grouping is cached per Options object) and spread back."""
+    if len(idx) == opts.n and opts.n > 0 and np.array_equal(idx, np.arange(opts.n)):
+        hit = getattr(opts, "_window_groups", None)
+        if hit is None:
+            w = int(max(opts.start_hi.max(), opts.bid_len.max(), 0)) + 2  # start_lo <= start_hi
+            key = ((opts.pool * w + opts.start_lo) * w + opts.start_hi) * w + opts.bid_len[opts.bid]
+            _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+            hit = (first.astype(np.int64), inv.reshape(-1))
+            opts._window_groups = hit  # the arrays are never modified after enumeration
+        first, inv = hit
+        c, st = _window_cost(mu, opts, first)
+        return c[inv], st[inv]
+    return _window_cost(mu, opts, idx)
+
+
+def _window_cost(mu: np.ndarray, opts: Options, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     P, T = mu.shape
     C = np.zeros((P, T + 1))
     np.cumsum(mu, axis=1, out=C[:, 1:])
