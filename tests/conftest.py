@@ -40,3 +40,13 @@ def run_flopgrid(*args: str, env: dict | None = None, timeout: float = 300):
 def cli():
     """The CLI runner: cli('mfu', 'gpt2-124m', ...) -> CompletedProcess."""
     return run_flopgrid
+
+
+def assert_bad_input(proc, *needles: str) -> None:
+    """The CLI's bad-input contract: exit 2, one line on stderr naming the problem, no traceback."""
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]

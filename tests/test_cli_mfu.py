@@ -5,18 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import assert_bad_input
 
 CONTRACT = ["params_total", "params_matmul", "model_flops_per_token", "hardware_flops_per_token",
             "peak_flops_per_chip", "tokens_per_second", "mfu", "hfu"]
 
 
-def _bad(proc, *needles):
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr
-    lines = [l for l in proc.stderr.splitlines() if l.strip()]
-    assert len(lines) == 1, proc.stderr
-    for n in needles:
-        assert n in lines[0]
 
 
 def test_issue_example_prints_every_contract_key(cli):
@@ -36,28 +30,28 @@ def test_human_output_states_convention(cli):
 
 
 def test_bad_inputs_one_line_exit_2(cli):
-    _bad(cli("mfu", "llama3-406b", "--hardware", "h100", "--chips", "8", "--tokens-per-second", "1"),
+    assert_bad_input(cli("mfu", "llama3-406b", "--hardware", "h100", "--chips", "8", "--tokens-per-second", "1"),
          "unknown model", "did you mean")
-    _bad(cli("mfu", "llama3-8b", "--hardware", "h800", "--chips", "8", "--tokens-per-second", "1"),
+    assert_bad_input(cli("mfu", "llama3-8b", "--hardware", "h800", "--chips", "8", "--tokens-per-second", "1"),
          "unknown hardware", "a100-80gb")
-    _bad(cli("mfu", "llama3-8b", "--hardware", "h100", "--chips", "0", "--tokens-per-second", "1"), "--chips")
-    _bad(cli("mfu", "llama3-8b", "--hardware", "h100", "--chips", "-4", "--tokens-per-second", "1"), "--chips")
-    _bad(cli("mfu", "llama3-8b", "--hardware", "h100", "--chips", "8", "--tokens-per-second", "-1"), "tokens per second")
-    _bad(cli("mfu", "llama3-8b", "--hardware", "h100", "--chips", "8"), "throughput")
-    _bad(cli("mfu", "llama3-8b", "--hardware", "h100", "--chips", "8", "--tokens-per-second", "1",
+    assert_bad_input(cli("mfu", "llama3-8b", "--hardware", "h100", "--chips", "0", "--tokens-per-second", "1"), "--chips")
+    assert_bad_input(cli("mfu", "llama3-8b", "--hardware", "h100", "--chips", "-4", "--tokens-per-second", "1"), "--chips")
+    assert_bad_input(cli("mfu", "llama3-8b", "--hardware", "h100", "--chips", "8", "--tokens-per-second", "-1"), "tokens per second")
+    assert_bad_input(cli("mfu", "llama3-8b", "--hardware", "h100", "--chips", "8"), "throughput")
+    assert_bad_input(cli("mfu", "llama3-8b", "--hardware", "h100", "--chips", "8", "--tokens-per-second", "1",
              "--attention", "half"), "attention")
-    _bad(cli("mfu", "llama3-8b", "--hardware", "v100-sxm", "--chips", "8", "--tokens-per-second", "1"), "no bf16")
-    _bad(cli("mfu", "llama3-8b", "--hardware", "h100"), "Missing option")
+    assert_bad_input(cli("mfu", "llama3-8b", "--hardware", "v100-sxm", "--chips", "8", "--tokens-per-second", "1"), "no bf16")
+    assert_bad_input(cli("mfu", "llama3-8b", "--hardware", "h100"), "Missing option")
 
 
 def test_malformed_spec_file(cli, tmp_path):
     f = tmp_path / "model.json"
     f.write_text('{"n_layers": 2, "d_model": 64')
-    _bad(cli("mfu", str(f), "--hardware", "h100", "--chips", "1", "--tokens-per-second", "1"), "not valid JSON")
+    assert_bad_input(cli("mfu", str(f), "--hardware", "h100", "--chips", "1", "--tokens-per-second", "1"), "not valid JSON")
     f.write_text('{"n_layers": 2, "d_model": 64, "n_heads": 4, "vocab_size": 100}')
-    _bad(cli("mfu", str(f), "--hardware", "h100", "--chips", "1", "--tokens-per-second", "1"), "seq_len")
+    assert_bad_input(cli("mfu", str(f), "--hardware", "h100", "--chips", "1", "--tokens-per-second", "1"), "seq_len")
     f.write_text('{"n_layers": -2, "d_model": 64, "n_heads": 4, "vocab_size": 100, "seq_len": 8}')
-    _bad(cli("mfu", str(f), "--hardware", "h100", "--chips", "1", "--tokens-per-second", "1"), "n_layers")
+    assert_bad_input(cli("mfu", str(f), "--hardware", "h100", "--chips", "1", "--tokens-per-second", "1"), "n_layers")
 
 
 def test_mfu_above_one_warns(cli):
@@ -91,4 +85,4 @@ def test_catalog_commands(cli):
     p = cli("models", "show", "mixtral-8x7b", "--json")
     out = json.loads(p.stdout)
     assert out["params_active"] < out["params_total"]
-    _bad(cli("hardware", "show", "nope"), "unknown hardware")
+    assert_bad_input(cli("hardware", "show", "nope"), "unknown hardware")

@@ -78,7 +78,7 @@ def marginal_price_bounds(offer, chips):
 @given(scenarios())
 def test_clearing_properties(sc):
     result = clear(parse_scenario(sc), mip_gap=1e-9)
-    T, f = sc["horizon"]["intervals"], sc["reserve"]["fraction"]
+    f = sc["reserve"]["fraction"]
     pools = {p["id"]: p for p in sc["pools"]}
     bids = {b["id"]: b for b in sc["bids"]}
     used: dict[tuple[str, int], int] = {}

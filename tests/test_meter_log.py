@@ -15,6 +15,7 @@ from flopgrid.errors import UserInputError
 from flopgrid.flops import model_flops_per_token
 from flopgrid.meter import (BADPUT_CATEGORIES, EventLog, MeterReading, account_rank, build_report, merge_logs,
                             rank_path, read_events)
+from conftest import assert_bad_input
 
 START = {"event": "start", "world_size": 2, "hardware": "cpu", "dtype": "fp32", "peak_flops_per_chip": 1e11,
          "peak_source": "given", "model_flops_per_token": 1e6, "hardware_flops_per_token": 1.5e6}
@@ -169,12 +170,6 @@ def test_prometheus_exporter_serves_live_metrics(tmp_path):
     assert metrics['flopgrid_badput_seconds_total{category="data_loading",rank="0",run="run"}'] >= 0.03
 
 
-def _bad(proc, *needles):
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, proc.stderr
-    assert all(n in lines[0] for n in needles)
 
 
 def test_cli_report_json_keys_plot_and_bad_input(tmp_path, cli):
@@ -193,9 +188,9 @@ def test_cli_report_json_keys_plot_and_bad_input(tmp_path, cli):
     html = (tmp_path / "t.html").read_text()
     assert "plotly" in html.lower() and "wasted_progress" in html
     assert '"text":"new text"' not in html  # every band annotation carries its category or none
-    _bad(cli("meter", "report", str(tmp_path / "missing.jsonl")), "does not exist")
+    assert_bad_input(cli("meter", "report", str(tmp_path / "missing.jsonl")), "does not exist")
     (tmp_path / "empty.jsonl").write_text("")
-    _bad(cli("meter", "report", str(tmp_path / "empty.jsonl")), "no usable events")
-    _bad(cli("meter", "report", str(p), "--plot", str(tmp_path / "t.png")), "--plot")
-    _bad(cli("meter", "demo", "--out", str(tmp_path / "x.jsonl"), "--size", "huge"), "--size")
-    _bad(cli("meter", "demo", "--out", str(tmp_path / "x.jsonl"), "--steps", "0"), "--steps")
+    assert_bad_input(cli("meter", "report", str(tmp_path / "empty.jsonl")), "no usable events")
+    assert_bad_input(cli("meter", "report", str(p), "--plot", str(tmp_path / "t.png")), "--plot")
+    assert_bad_input(cli("meter", "demo", "--out", str(tmp_path / "x.jsonl"), "--size", "huge"), "--size")
+    assert_bad_input(cli("meter", "demo", "--out", str(tmp_path / "x.jsonl"), "--steps", "0"), "--steps")
