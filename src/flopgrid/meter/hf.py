@@ -63,7 +63,7 @@ class FlopgridCallback(TrainerCallback):
         self.meter.begin_wait(self._last_hook_t)
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
-        meter = self.owner.open(model, int(args.process_index), int(args.world_size))
+        self.owner.open(model, int(args.process_index), int(args.world_size))
         self._seen = int(getattr(state, "num_input_tokens_seen", 0) or 0)
         self._mark()
         return control
