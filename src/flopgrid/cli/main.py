@@ -50,7 +50,7 @@ def _register() -> None:
 
     reliability_cmd.register(app)
     sim_cmd.register(app)
-    from flopgrid.cli import diagnose_cmd; diagnose_cmd.register(app)  # noqa: E702
+    from flopgrid.cli import diagnose_cmd; diagnose_cmd.register(app)  # noqa: E702, I001
 
 
 _register()
