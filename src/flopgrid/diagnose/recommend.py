@@ -4,7 +4,8 @@ Every recommendation's `expected_mfu_gain` is `flopgrid.diagnose.gap.standalone_
 the seconds it would remove (the measured MFU if that loss alone went away, minus the
 measured MFU); the checkpoint one removes only the excess over the Young/Daly optimum
 (flopgrid.reliability). Listed best first; a part below `MIN_SHARE` of the wall time
-gives no recommendation.
+gives no recommendation, nor a plan the model predicts less than `MIN_PLAN_SPEEDUP`
+faster than the declared one.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from flopgrid.perf import Plan
 from flopgrid.reliability import LLAMA3_MTTF_CHIP_HOURS, job_mtbf_s, young_daly_interval_s
 
 MIN_SHARE = 0.01  # a loss below 1% of the wall time is noise for a recommendation
+MIN_PLAN_SPEEDUP = 0.01  # switch plans when the model predicts steps at least 1% faster
 DATA_WAIT_THRESHOLD = 0.05  # data wait above 5% of the wall time: the input pipeline does not keep up
 CHECKPOINT_MARGIN = 1.10  # checkpoint + re-done work more than 10% above the Young/Daly optimum
 
@@ -83,7 +85,7 @@ def recommend(gap: Gap, *, declared: Plan, best: Plan | None, chips: int, hardwa
     recs: list[Recommendation] = []
     s = gap.seconds
     share = {k: v / gap.wall_s for k, v in s.items()}
-    if best is not None and best != declared and s["plan_choice"] > 0:
+    if best is not None and best != declared and gap.ceiling_mfu >= (1.0 + MIN_PLAN_SPEEDUP) * gap.predicted_mfu:
         recs.append(Recommendation(
             action=f"switch to plan {best.short()}", expected_mfu_gain=standalone_gain(gap, s["plan_choice"]),
             kind="plan", seconds=s["plan_choice"], plan=best.as_dict(),

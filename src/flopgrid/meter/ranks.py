@@ -7,7 +7,10 @@ from the start of the step's data wait to the rank's last accumulated parameter 
 (its own work: data, forward, backward up to the sync). The slowest rank is the one with
 the largest mean `sync_s`; the job loses, per step, the slowest rank's time minus the
 median rank's ("slowest rank vs median", the measure NVIDIA's straggler detection and
-Megatron-LM's `--log-straggler` report as relative performance). Without `sync_s` the
+Megatron-LM's `--log-straggler` report as relative performance). The median is the low
+median (`statistics.median_low`): with an even number of ranks it is the lower middle
+rank, a typical rank rather than the mean of one fast and one slow rank (with two ranks,
+the fast one). Without `sync_s` the
 per-rank step times (data + compute) are compared instead, which shows ranks that do not
 synchronise (independent runs) but not a straggler inside a synchronous job.
 
@@ -70,10 +73,10 @@ def rank_spread(by_rank: dict[int, list[dict[str, Any]]]) -> RankSpread:
     straggler_s = 0.0
     for k in common:
         vals = [value(per_rank[r][k]) for r in ranks]
-        straggler_s += max(vals) - statistics.median(vals)
+        straggler_s += max(vals) - statistics.median_low(vals)
     means = {r: statistics.fmean(value(per_rank[r][k]) for k in common) for r in ranks}
     slowest = max(ranks, key=lambda r: means[r])
     return RankSpread(ranks=ranks, step_time_s=means, slowest_rank=slowest,
-                      median_step_time_s=statistics.median(means.values()),
+                      median_step_time_s=statistics.median_low(means.values()),
                       spread_s=max(means.values()) - min(means.values()), straggler_s=straggler_s,
                       steps_compared=len(common), basis="sync" if sync else "step")
