@@ -5,8 +5,12 @@ plan), with the test's own clocks around the data wait, the steps and the whole 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
+import pytest
 import torch
 
 from flopgrid.catalog.cpu_peak import save_cpu_peak
@@ -15,6 +19,20 @@ from flopgrid.meter.meter import Meter
 from flopgrid.meter.peak import measure_matmul_peak
 
 CFG = SIZES["tiny"]
+
+
+@contextmanager
+def isolated_cache(tmp_path_factory) -> Iterator[None]:
+    """The cache dir conftest's autouse fixture gives every test, for module-scoped
+    fixtures (they run before it): the measured peak never lands in the user's cache."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FLOPGRID_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "flopgrid-cache"))
+        yield
+
+
+@lru_cache(maxsize=1)
+def corpus() -> torch.Tensor:
+    return byte_corpus()
 
 
 def measure_and_cache_peak() -> float:
@@ -44,16 +62,17 @@ def hand_flops_per_token(model: torch.nn.Module, n_layers: int, d_model: int, se
 
 def loop_run(out: Path, steps: int = 20, batch_size: int = 8, stall_s: float = 0.0, plan: dict | None = None,
              framework: str | None = None) -> dict:
-    """Train the tiny GPT under the plain-loop Meter; return the test's own figures."""
+    """Train the tiny GPT under the plain-loop Meter; return the test's own figures (its
+    wall clock runs from just before the Meter is built to just after it is closed)."""
     torch.set_num_threads(1)
     torch.manual_seed(0)
     own = {"data_s": 0.0, "tokens": 0}
+    model = GPT(CFG)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    loader = ByteBatches(corpus(), batch_size, CFG.seq_len, stall_s=stall_s)
     t0 = time.perf_counter()
     meter = Meter(out, model_spec=CFG.model_spec(), dtype="fp32", device="cpu", truncate=True, plan=plan,
                   framework=framework)
-    model = GPT(CFG)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    loader = ByteBatches(byte_corpus(), batch_size, CFG.seq_len, stall_s=stall_s)
 
     def batches():
         while True:

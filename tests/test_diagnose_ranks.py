@@ -18,7 +18,7 @@ import pytest
 pytest.importorskip("torch")
 
 from conftest import assert_bad_input  # noqa: E402
-from metered_runs import measure_and_cache_peak  # noqa: E402
+from metered_runs import measure_and_cache_peak, isolated_cache  # noqa: E402
 
 STEPS, SLOW_RANK, SLOW_S = 16, 1, 0.03
 WORKER = Path(__file__).with_name("ddp_worker.py")
@@ -32,8 +32,12 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def ddp_log(tmp_path_factory):
-    measure_and_cache_peak()
-    out = tmp_path_factory.mktemp("ddp") / "run.jsonl"
+    with isolated_cache(tmp_path_factory):
+        measure_and_cache_peak()
+        return _launch(tmp_path_factory.mktemp("ddp") / "run.jsonl")
+
+
+def _launch(out):
     port = str(_free_port())
     procs = []
     for rank in range(2):

@@ -61,10 +61,10 @@ def diagnose_cmd(
             "recompute": recompute, "zero": zero, "sequence_parallel": sequence_parallel}
     spec = load_model_cli(model) if model is not None else None
     log = merge_logs(_with_rank_files(logs))
-    if log.torn_lines:
-        warn(f"skipped {log.torn_lines} torn last line(s) (the process was killed mid-write)")
     d = diagnose(log, Overrides(model=spec, hardware=hardware, chips=chips,
                                 plan={k: v for k, v in pins.items() if v is not None}, framework=framework))
+    if log.torn_lines:
+        warn(f"skipped {log.torn_lines} torn last line(s) (the process was killed mid-write)")
     result = d.as_dict()
     if plot is not None:
         try:
