@@ -61,7 +61,7 @@ def hand_flops_per_token(model: torch.nn.Module, n_layers: int, d_model: int, se
 
 
 def loop_run(out: Path, steps: int = 20, batch_size: int = 8, stall_s: float = 0.0, plan: dict | None = None,
-             framework: str | None = None) -> dict:
+             framework: str | None = None, checkpoint_every: int = 0, checkpoint_sleep_s: float = 0.0) -> dict:
     """Train the tiny GPT under the plain-loop Meter; return the test's own figures (its
     wall clock runs from just before the Meter is built to just after it is closed)."""
     torch.set_num_threads(1)
@@ -81,11 +81,15 @@ def loop_run(out: Path, steps: int = 20, batch_size: int = 8, stall_s: float = 0
             own["data_s"] += time.perf_counter() - t
             yield batch
 
-    for _, (x, y) in meter.steps(batches(), stop=steps):
+    for step, (x, y) in meter.steps(batches(), stop=steps):
         model(x, y)[1].backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
         own["tokens"] += x.numel()
+        if checkpoint_every and (step + 1) % checkpoint_every == 0:
+            with meter.checkpoint(step):
+                torch.save(model.state_dict(), out.with_suffix(".pt"))
+                time.sleep(checkpoint_sleep_s)  # slow storage
     meter.close()
     own["wall_s"] = time.perf_counter() - t0
     own["injected_stall_s"] = steps * stall_s

@@ -22,6 +22,7 @@ from flopgrid.meter.badput import BADPUT_CATEGORIES  # noqa: E402
 
 STEPS, BATCH, STALL_S = 20, 8, 0.03
 POOR_PLAN = {"micro_batch": 1, "recompute": "full"}
+CKPT_EVERY, CKPT_SLEEP_S = 5, 0.05
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +33,8 @@ def runs(tmp_path_factory):
         d = tmp_path_factory.mktemp("diag")
         stall = loop_run(d / "stall.jsonl", steps=STEPS, batch_size=BATCH, stall_s=STALL_S)
         poor = loop_run(d / "poor.jsonl", steps=STEPS, batch_size=BATCH, plan=POOR_PLAN, framework="torchtitan")
+        loop_run(d / "ckpt.jsonl", steps=STEPS, batch_size=BATCH, checkpoint_every=CKPT_EVERY,
+                 checkpoint_sleep_s=CKPT_SLEEP_S)
     spec = d / "tiny.json"
     spec.write_text(CFG.model_spec().model_dump_json())
     return {"dir": d, "peak": peak, "stall": stall, "poor": poor, "spec": spec}
@@ -82,7 +85,36 @@ def test_poor_declared_plan_gives_plan_choice_and_the_planners_best(runs, cli):
     assert r["components"]["declared"]["recompute_s"] > 0 == r["components"]["best"]["recompute_s"]
 
 
-@pytest.mark.parametrize("name", ["stall", "poor"])
+def test_checkpoint_heavy_run_gets_the_young_daly_interval(runs, cli):
+    from flopgrid.reliability import LLAMA3_MTTF_CHIP_HOURS, job_mtbf_s, young_daly_interval_s
+
+    r = _diagnose(cli, runs["dir"] / "ckpt.jsonl")
+    assert r["checkpoints"] == STEPS // CKPT_EVERY
+    assert r["gap_seconds"]["checkpoint_save"] >= r["checkpoints"] * CKPT_SLEEP_S
+    rec = next(x for x in r["recommendations"] if x["kind"] == "checkpointing")
+    cost_s = r["badput_s"]["checkpoint_save"] / r["checkpoints"]
+    interval_s = young_daly_interval_s(1, LLAMA3_MTTF_CHIP_HOURS, cost_s)
+    assert rec["details"]["interval_s"] == pytest.approx(interval_s, rel=1e-12)
+    assert f"{interval_s:,.0f} s" in rec["action"]
+    optimum = (2 * cost_s / job_mtbf_s(1, LLAMA3_MTTF_CHIP_HOURS)) ** 0.5
+    observed = (r["badput_s"]["checkpoint_save"] + r["badput_s"]["wasted_progress"]) / r["wall_s"]
+    assert rec["seconds"] == pytest.approx((observed - optimum) * r["wall_s"], rel=1e-9)
+    assert rec["expected_mfu_gain"] > 0
+
+
+def test_diagnose_runs_without_torch(runs):
+    """The core install: diagnose reads JSONL with torch unimportable."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['torch'] = None; from flopgrid.cli.main import main; "
+            f"main(['diagnose', {str(runs['dir'] / 'stall.jsonl')!r}, '--json'])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["measured_mfu"] > 0
+
+
+@pytest.mark.parametrize("name", ["stall", "poor", "ckpt"])
 def test_parts_add_up_exactly_and_every_number_recomputes_from_the_json(runs, cli, name):
     r = _diagnose(cli, runs["dir"] / f"{name}.jsonl")
     assert set(r["gap_parts"]) == set(GAP_PARTS)
