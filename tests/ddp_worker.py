@@ -14,7 +14,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from flopgrid.examples.gpt import SIZES, GPT, ByteBatches, byte_corpus
+from flopgrid.examples.gpt import GPT, SIZES, ByteBatches, byte_corpus
 from flopgrid.meter.meter import Meter
 
 

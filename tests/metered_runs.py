@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from flopgrid.catalog.cpu_peak import save_cpu_peak
-from flopgrid.examples.gpt import SIZES, GPT, ByteBatches, byte_corpus
+from flopgrid.examples.gpt import GPT, SIZES, ByteBatches, byte_corpus
 from flopgrid.meter.meter import Meter
 from flopgrid.meter.peak import measure_matmul_peak
 

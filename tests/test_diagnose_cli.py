@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 pytest.importorskip("torch")
 
 from conftest import assert_bad_input  # noqa: E402
-from metered_runs import CFG, loop_run, measure_and_cache_peak, isolated_cache  # noqa: E402
+from metered_runs import CFG, isolated_cache, loop_run, measure_and_cache_peak  # noqa: E402
 
 from flopgrid.diagnose import GAP_PARTS, split_gap  # noqa: E402
 from flopgrid.meter.badput import BADPUT_CATEGORIES  # noqa: E402

@@ -18,7 +18,7 @@ import pytest
 pytest.importorskip("torch")
 
 from conftest import assert_bad_input  # noqa: E402
-from metered_runs import measure_and_cache_peak, isolated_cache  # noqa: E402
+from metered_runs import isolated_cache, measure_and_cache_peak  # noqa: E402
 
 STEPS, SLOW_RANK, SLOW_S = 16, 1, 0.03
 WORKER = Path(__file__).with_name("ddp_worker.py")
