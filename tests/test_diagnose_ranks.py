@@ -20,7 +20,7 @@ pytest.importorskip("torch")
 from conftest import assert_bad_input  # noqa: E402
 from metered_runs import isolated_cache, measure_and_cache_peak  # noqa: E402
 
-STEPS, SLOW_RANK, SLOW_S = 16, 1, 0.03
+STEPS, SLOW_RANK, SLOW_S = 12, 1, 0.06
 WORKER = Path(__file__).with_name("ddp_worker.py")
 
 
@@ -63,8 +63,9 @@ def test_slowed_rank_is_named_and_the_straggler_part_is_positive(ddp_log, cli):
     # per-rank step time spread ~ the injected sleep, and so is the loss vs the (low) median rank per step
     compared = r["ranks"]["steps_compared"]
     assert compared == STEPS - 1
-    assert r["ranks"]["spread_s"] == pytest.approx(SLOW_S, rel=0.3)
-    assert r["straggler_s"] == pytest.approx(compared * SLOW_S, rel=0.3)
+    # (bounds wide enough for a loaded 2-core machine; a sleep never undershoots)
+    assert 0.8 * SLOW_S <= r["ranks"]["spread_s"] <= 1.6 * SLOW_S, r["ranks"]
+    assert 0.8 * compared * SLOW_S <= r["straggler_s"] <= 1.6 * compared * SLOW_S, r["ranks"]
     rec = next(x for x in r["recommendations"] if x["kind"] == "straggler")
     assert f"rank {SLOW_RANK}" in rec["action"] and rec["expected_mfu_gain"] > 0
     # the meter report shows the same spread
