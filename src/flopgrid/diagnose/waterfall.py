@@ -1,5 +1,6 @@
 """`flopgrid diagnose --plot`: a waterfall from the chip's peak (100% MFU) to the measured
-MFU: the model's own losses at the best plan (100% - ceiling), then each gap part
+MFU: the model's own losses at the best plan (100% - ceiling) down to the ceiling, the
+plan choice down to the declared plan's prediction, then each other gap part
 (flopgrid.diagnose.gap), ending at the measured MFU. Self-contained Plotly HTML (the
 plotly.js bundle embedded), returned as a string; the CLI writes it."""
 
@@ -19,12 +20,25 @@ def waterfall_html(result: dict, title: str) -> str:
     """The waterfall of a `Diagnosis.as_dict()` result, as a complete HTML page."""
     import plotly.graph_objects as go
 
-    parts = [(LABELS[k], -100.0 * result["gap_parts"][k]) for k in GAP_PARTS if result["gap_parts"][k] != 0.0]
-    x = ["peak", "model losses at the best plan", *[p[0] for p in parts], "measured"]
-    y = [100.0, 100.0 * (result["ceiling_mfu"] - 1.0), *[p[1] for p in parts], 100.0 * result["measured_mfu"]]
-    measure = ["absolute", "relative", *["relative"] * len(parts), "total"]
-    fig = go.Figure(go.Waterfall(x=x, y=y, measure=measure, text=[f"{v:+.2f}" if m == "relative" else f"{v:.2f}"
-                                                                   for v, m in zip(y, measure)],
-                                 textposition="outside", connector={"line": {"color": "#888"}}))
+    x = ["peak", "model losses at the best plan", "ceiling"]
+    y = [100.0, 100.0 * (result["ceiling_mfu"] - 1.0), 0.0]  # a "total" bar's y is ignored: the running sum
+    measure = ["absolute", "relative", "total"]
+    for k in GAP_PARTS:
+        if result["gap_parts"][k] != 0.0:
+            x.append(LABELS[k])
+            y.append(-100.0 * result["gap_parts"][k])
+            measure.append("relative")
+        if k == "plan_choice":
+            x.append("predicted (declared plan)")
+            y.append(0.0)
+            measure.append("total")
+    x.append("measured")
+    y.append(100.0 * result["measured_mfu"])
+    measure.append("total")
+    totals = {"ceiling": result["ceiling_mfu"], "predicted (declared plan)": result["predicted_mfu"]}
+    text = [f"{v:+.2f}" if m == "relative" else f"{100.0 * totals.get(lbl, v / 100.0):.2f}"
+            for lbl, v, m in zip(x, y, measure)]
+    fig = go.Figure(go.Waterfall(x=x, y=y, measure=measure, text=text, textposition="outside",
+                                 connector={"line": {"color": "#888"}}))
     fig.update_layout(title=title, yaxis_title="MFU (%)", showlegend=False, template="plotly_white")
     return fig.to_html(include_plotlyjs=True, full_html=True)
