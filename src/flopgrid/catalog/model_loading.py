@@ -46,7 +46,7 @@ def load_model(name_or_path: str | dict[str, Any] | ModelSpec) -> ModelSpec:
     if path.suffix.lower() in (".json", ".yaml", ".yml") or path.exists():
         if not path.exists():
             raise UserInputError(f"model file {str(path)!r} does not exist")
-        data = read_mapping(path)
+        data = read_mapping(path, "model file")
         data.setdefault("name", path.stem if path.name != "config.json" else path.parent.name or "hf-model")
         return model_from_mapping(data, str(path))
     return get_model(name_or_path)

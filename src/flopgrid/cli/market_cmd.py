@@ -11,7 +11,7 @@ from rich import box
 from rich.table import Table
 
 from flopgrid.cli.output import console, emit, write_text_atomic
-from flopgrid.errors import UserInputError, require_positive
+from flopgrid.errors import UserInputError, require_int_range, require_positive, require_seed
 
 scenario_app = typer.Typer(help="Market scenarios (order books).", no_args_is_help=True)
 
@@ -88,7 +88,7 @@ def generate_cmd(
     pools: int = typer.Option(20, "--pools", help="number of pools"),
     bids: int = typer.Option(50, "--bids", help="number of bids"),
     intervals: int = typer.Option(24, "--intervals", help="intervals in the horizon"),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", help="random seed"),
     interval_minutes: float = typer.Option(60.0, "--interval-minutes"),
     reserve: float = typer.Option(0.05, "--reserve", help="reserve fraction (hot spares per cleared chip)"),
     out: Optional[Path] = typer.Option(None, "--out", help="write here instead of stdout"),
@@ -96,9 +96,10 @@ def generate_cmd(
     """A realistic random scenario (catalog hardware and models, published price ranges)."""
     from flopgrid.market.generate import generate_scenario
 
-    require_positive(pools, "--pools")
-    require_positive(bids, "--bids")
-    require_positive(intervals, "--intervals")
+    require_int_range(pools, 1, 100_000, "--pools")
+    require_int_range(bids, 1, 100_000, "--bids")
+    require_int_range(intervals, 1, 10_000, "--intervals")
+    require_seed(seed)
     require_positive(interval_minutes, "--interval-minutes")
     if not (0 <= reserve <= 1):
         raise UserInputError(f"--reserve must be in [0, 1], got {reserve}")

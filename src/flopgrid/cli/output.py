@@ -96,21 +96,7 @@ def pct(value: float) -> str:
 
 
 def write_text_atomic(path, text: str) -> None:
-    """Write `text` to `path` through a temporary file and a rename, so a failed write never
-    leaves half a file; an unwritable path is a one-line UserInputError."""
-    import os
-    import tempfile
-    from pathlib import Path
+    """Write `text` to `path` through a temporary file and a rename (`flopgrid.files`)."""
+    from flopgrid.files import write_text_atomic as write
 
-    from flopgrid.errors import UserInputError
-
-    target = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent) else ".")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, target)
-    except OSError as exc:
-        if "tmp" in locals() and os.path.exists(tmp):
-            os.unlink(tmp)
-        raise UserInputError(f"cannot write {target}: {exc.strerror or exc}") from None
+    write(path, text)

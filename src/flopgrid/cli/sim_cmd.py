@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from flopgrid.cli.output import compact_table, console, emit, err_console, warn
-from flopgrid.errors import UserInputError
+from flopgrid.errors import UserInputError, require_seed
 
 CONTRACT_KEYS = ("jobs", "completed", "avg_jct_h", "p99_jct_h", "makespan_h", "utilization", "fleet_mfu",
                  "goodput_fraction", "useful_eflop", "lost_eflop_failures", "wall_seconds")
@@ -42,6 +42,7 @@ def simulate(
         raise UserInputError(f"unknown trace format {fmt!r}: use one of {', '.join(FORMATS)}")
     if horizon_h is not None and not horizon_h > 0:
         raise UserInputError(f"--horizon-h must be > 0, got {horizon_h}")
+    require_seed(seed)
     policies = [p.strip() for p in compare.split(",")] if compare else [policy]
     if not all(policies):
         raise UserInputError(f"--compare {compare!r} has an empty policy name: give names separated by commas")
@@ -110,13 +111,14 @@ def synth(
     like: str = typer.Option("philly", "--like", help="which real trace's fitted distributions to draw from"),
     jobs: int = typer.Option(..., "--jobs", help="number of jobs"),
     days: Optional[float] = typer.Option(None, "--days", help="spread arrivals over this many days"),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", help="random seed"),
     out: Path = typer.Option(..., "--out", help="output CSV (flopgrid format)"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Draw a synthetic trace from distributions fitted to a real one (flopgrid CSV)."""
     from flopgrid.sim.traces.synth import synth_jobs, write_flopgrid_csv
 
+    require_seed(seed)
     specs = synth_jobs(jobs, seed=seed, days=days, like=like)
     try:
         write_flopgrid_csv(specs, out)
