@@ -124,8 +124,8 @@ def settle_cmd(
     from flopgrid.market.settlement import check_day_ahead, parse_delivery, settle
 
     sc = load_scenario(scenario)
-    res = check_day_ahead(sc, read_mapping(result), str(result))
-    dl = parse_delivery(read_mapping(delivery), str(delivery))
+    res = check_day_ahead(sc, read_mapping(result, "result file"), str(result))
+    dl = parse_delivery(read_mapping(delivery, "delivery file"), str(delivery), sc, res)
     s = settle(sc, res, dl)
     emit(s.to_dict(), as_json, _render_settle)
 
