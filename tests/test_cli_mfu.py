@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from conftest import assert_bad_input
@@ -23,7 +24,7 @@ def test_issue_example_prints_every_contract_key(cli):
 
 
 def test_human_output_states_convention(cli):
-    p = cli("mfu", "gpt2-124m", "--hardware", "a100", "--chips", "1", "--step-time", "0.5",
+    p = cli("mfu", "gpt2-124m", "--hardware", "a100", "--chips", "1", "--step-time", "2.0",
             "--global-batch-tokens", "524288", "--attention", "causal", "--recompute", "selective")
     assert p.returncode == 0, p.stderr
     assert "MFU" in p.stdout and "causal attention" in p.stdout and "selective recompute" in p.stdout
@@ -54,11 +55,33 @@ def test_malformed_spec_file(cli, tmp_path):
     assert_bad_input(cli("mfu", str(f), "--hardware", "h100", "--chips", "1", "--tokens-per-second", "1"), "n_layers")
 
 
-def test_mfu_above_one_warns(cli):
-    p = cli("mfu", "llama3-8b", "--hardware", "h100", "--chips", "1", "--tokens-per-second", "1e6", "--json")
+def test_mfu_above_one_is_an_error_unless_allowed(cli):
+    args = ("mfu", "llama3-8b", "--hardware", "h100", "--chips", "1", "--tokens-per-second", "1e6", "--json")
+    p = cli(*args)
+    assert_bad_input(p, "above 100%", "inconsistent", "1e+06 tokens/s", "--allow-over-peak")
+    assert p.stdout == ""
+    p = cli(*args, "--allow-over-peak")
     assert p.returncode == 0
     assert json.loads(p.stdout)["mfu"] > 1
     assert "above 100%" in p.stderr and "inconsistent" in p.stderr
+
+
+def test_hf_config_without_training_length_warns_and_table_shows_seq_len(cli, tmp_path):
+    """Llama 3.1's config.json says max_position_embeddings 131,072 (its context window):
+    taken as the training length it gave ~190% MFU for a realistic run."""
+    cfg = json.loads((Path(__file__).parent / "data/hf/llama3-8b.config.json").read_text())
+    cfg["max_position_embeddings"] = 131072
+    f = tmp_path / "config.json"
+    f.write_text(json.dumps(cfg))
+    args = ("mfu", str(f), "--hardware", "h100", "--chips", "8", "--tokens-per-second", "100000")
+    p = cli(*args)
+    assert p.returncode == 0, p.stderr
+    warn = [line for line in p.stderr.splitlines() if line.strip()]
+    assert len(warn) == 1 and "131,072" in warn[0] and "assuming seq_len 4,096" in warn[0] and "--seq-len" in warn[0]
+    assert "sequence length" in p.stdout and "4,096 tokens" in p.stdout
+    p = cli(*args, "--seq-len", "8192", "--json")
+    assert p.returncode == 0 and p.stderr == ""
+    assert json.loads(p.stdout)["seq_len"] == 8192
 
 
 def test_cpu_peak_measure_then_mfu(cli, tmp_path):

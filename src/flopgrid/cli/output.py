@@ -56,7 +56,7 @@ def emit(result: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]
 
 def warn(message: str) -> None:
     """One warning line on stderr."""
-    err_console.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+    err_console.print(f"[yellow]warning:[/yellow] {message}", highlight=False, soft_wrap=True)  # one line
 
 
 def show_warnings(caught: list[warnings.WarningMessage]) -> None:
@@ -73,12 +73,21 @@ def warnings_as_lines() -> Iterator[None]:
     show_warnings(caught)
 
 
-def load_model_cli(model: str):
-    """A model from a catalog name or spec file, its warnings shown as lines."""
+def load_model_cli(model: str, seq_len: int | None = None):
+    """A model from a catalog name or spec file, its warnings shown as lines. A given
+    `seq_len` (`--seq-len`) replaces the model's and silences the warning of a config.json
+    that states no training length."""
     from flopgrid.catalog import load_model
+    from flopgrid.catalog.model_loading import SeqLenWarning
+    from flopgrid.errors import require_positive
 
-    with warnings_as_lines():
-        return load_model(model)
+    if seq_len is not None:
+        require_positive(seq_len, "--seq-len")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spec = load_model(model)
+    show_warnings([w for w in caught if seq_len is None or not issubclass(w.category, SeqLenWarning)])
+    return spec if seq_len is None else spec.model_copy(update={"seq_len": seq_len})
 
 
 def si(value: float, unit: str = "FLOP/s") -> str:
