@@ -109,3 +109,32 @@ def test_catalog_commands(cli):
     out = json.loads(p.stdout)
     assert out["params_active"] < out["params_total"]
     assert_bad_input(cli("hardware", "show", "nope"), "unknown hardware")
+
+
+def test_cpu_peak_keeps_a_better_cached_figure(cli, tmp_path):
+    """A lower measurement (a busy machine) never silently replaces the cached peak; the
+    cache keeps the spread of the repeats, the time of measurement and the load average."""
+    pytest.importorskip("torch")
+    env = {"FLOPGRID_CACHE_DIR": str(tmp_path)}
+    measure = ("peak", "--measure", "--size", "256", "--seconds", "0.3", "--repeats", "3", "--json")
+    p = cli(*measure, env=env)
+    assert p.returncode == 0, p.stderr
+    cache = tmp_path / "cpu_peak.json"
+    record = json.loads(cache.read_text())
+    entry = record["measurements"]["fp32"]
+    assert entry["repeats"] == 3 and 0 <= entry["spread"] < 1 and entry["measured_at"].endswith("Z")
+    assert "load_average" in entry
+    better = 1e15  # as if measured earlier on an idle machine (a petaFLOP/s CPU: above any real one)
+    record["peak_flops"]["fp32"] = better
+    record["measurements"]["fp32"]["flops_per_s"] = better
+    cache.write_text(json.dumps(record))
+    before = cache.read_text()
+    p = cli(*measure, env=env)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["stored"] is False and out["peak_flops"] == better and out["measured_flops"] < better
+    assert "kept the cached fp32 peak" in p.stderr and "--force" in p.stderr
+    assert cache.read_text() == before
+    p = cli(*measure, "--force", env=env)
+    assert json.loads(p.stdout)["stored"] is True
+    assert json.loads(cache.read_text())["peak_flops"]["fp32"] < better
