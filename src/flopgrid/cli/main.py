@@ -50,6 +50,9 @@ def _register() -> None:
 
     reliability_cmd.register(app)
     sim_cmd.register(app)
+    from flopgrid.cli import schema_cmd
+
+    schema_cmd.register(app)
 
 
 _register()

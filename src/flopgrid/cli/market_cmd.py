@@ -17,14 +17,16 @@ scenario_app = typer.Typer(help="Market scenarios (order books).", no_args_is_he
 
 
 def clear_cmd(
-    scenario: Path = typer.Argument(..., help="scenario JSON/YAML (DESIGN.md: horizon, pools, bids, reserve)"),
+    scenario: Path = typer.Argument(..., help="scenario JSON/YAML: horizon, pools, bids, reserve "
+                                    "(docs/formats/scenario.md, `flopgrid schema scenario`)"),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="solver time limit, seconds"),
     mip_gap: float = typer.Option(1e-6, "--mip-gap", help="relative MIP gap at which HiGHS stops"),
     max_pools_per_bid: Optional[int] = typer.Option(None, "--max-pools-per-bid",
                                                     help="keep only the best N pools per (bid, gang): faster, inexact"),
     method: str = typer.Option("auto", "--method",
                                help="exact (monolithic MILP) | decomposition (large markets) | auto"),
-    out: Optional[Path] = typer.Option(None, "--out", help="also write the JSON result here (input of `settle`)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="also write the JSON result here (input of `settle`; "
+                                       "docs/formats/result.md)"),
     as_json: bool = typer.Option(False, "--json", help="print JSON (contract keys)"),
 ) -> None:
     """Clear a day-ahead market: allocations, uniform prices per pool and interval, uplift."""
@@ -91,7 +93,7 @@ def generate_cmd(
     seed: int = typer.Option(0, "--seed", help="random seed"),
     interval_minutes: float = typer.Option(60.0, "--interval-minutes"),
     reserve: float = typer.Option(0.05, "--reserve", help="reserve fraction (hot spares per cleared chip)"),
-    out: Optional[Path] = typer.Option(None, "--out", help="write here instead of stdout"),
+    out: Optional[Path] = typer.Option(None, "--out", help="write here instead of stdout (docs/formats/scenario.md)"),
 ) -> None:
     """A realistic random scenario (catalog hardware and models, published price ranges)."""
     from flopgrid.market.generate import generate_scenario
@@ -111,9 +113,10 @@ def generate_cmd(
 
 
 def settle_cmd(
-    scenario: Path = typer.Argument(..., help="the scenario that was cleared"),
-    result: Path = typer.Argument(..., help="the day-ahead result (`flopgrid clear --json` output)"),
-    delivery: Path = typer.Argument(..., help="metered delivery JSON (see flopgrid.market.settlement)"),
+    scenario: Path = typer.Argument(..., help="the scenario that was cleared (docs/formats/scenario.md)"),
+    result: Path = typer.Argument(..., help="the day-ahead result, `flopgrid clear --out` (docs/formats/result.md)"),
+    delivery: Path = typer.Argument(..., help="metered delivery JSON (docs/formats/delivery.md, "
+                                    "`flopgrid schema delivery --example`)"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Two-settlement: day-ahead positions, then metered deviations at real-time prices.

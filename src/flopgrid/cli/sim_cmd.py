@@ -18,9 +18,10 @@ PROGRESS_MIN_JOBS = 5000
 
 
 def simulate(
-    trace: Path = typer.Option(..., "--trace", help="trace file (CSV/JSON)"),
+    trace: Path = typer.Option(..., "--trace", help="trace file, CSV or JSON (docs/formats/trace.md)"),
     fmt: Optional[str] = typer.Option(None, "--format", help="philly|alibaba|flopgrid|pollux (default: from the header)"),
-    fleet: str = typer.Option("philly-like", "--fleet", help="fleet name or a fleet file (names below)"),
+    fleet: str = typer.Option("philly-like", "--fleet", help="fleet name (below) or a fleet file "
+                              "(docs/formats/fleet.md)"),
     policy: str = typer.Option("fifo", "--policy", help="fifo|backfill|las|goodput|market"),
     failures: bool = typer.Option(True, "--failures/--no-failures", help="simulate chip failures"),
     seed: int = typer.Option(0, "--seed", help="random seed (failures, model assignment)"),
@@ -112,7 +113,7 @@ def synth(
     jobs: int = typer.Option(..., "--jobs", help="number of jobs"),
     days: Optional[float] = typer.Option(None, "--days", help="spread arrivals over this many days"),
     seed: int = typer.Option(0, "--seed", help="random seed"),
-    out: Path = typer.Option(..., "--out", help="output CSV (flopgrid format)"),
+    out: Path = typer.Option(..., "--out", help="output CSV, flopgrid trace format (docs/formats/trace.md)"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Draw a synthetic trace from distributions fitted to a real one (flopgrid CSV)."""
