@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from flopgrid.cli.output import compact_table, console, emit, err_console, warn
+from flopgrid.cli.output import compact_table, console, emit, err_console, print_table, warn
 from flopgrid.errors import UserInputError, require_seed
 
 CONTRACT_KEYS = ("jobs", "completed", "avg_jct_h", "p99_jct_h", "makespan_h", "utilization", "fleet_mfu",
@@ -76,11 +76,8 @@ def simulate(
     if report is not None:
         from flopgrid.sim.report import write_report
 
-        try:
-            path = write_report(runs, report)
-        except OSError as exc:
-            raise UserInputError(f"cannot write the report into {report}: {exc.strerror or exc}") from None
-        err_console.print(f"report: {path}")
+        path = write_report(runs, report)
+        err_console.print(f"report: {path}", soft_wrap=True)
     results = [m for m, _ in runs]
     out = results[0] if len(results) == 1 and not compare else {"runs": results}
     emit(out, as_json, _render)
@@ -97,7 +94,7 @@ def _render(r: dict) -> None:
         t.add_row(m["policy"], f"{m['completed']:,}", f"{m['avg_jct_h']:.2f}", f"{m['p99_jct_h']:.1f}",
                   f"{m['makespan_h']:.0f}", f"{m['utilization']:.1%}", f"{m['fleet_mfu']:.1%}", f"{m['goodput_fraction']:.1%}",
                   f"{m['useful_eflop']:,.0f}", f"{m['lost_eflop_failures']:,.1f}")
-    console.print(t)
+    print_table(t)
     for m in runs:
         if m["rejected"]:
             console.print(f"[yellow]{m['policy']}: {m['rejected']} job(s) rejected[/yellow]: "
