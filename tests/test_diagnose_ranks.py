@@ -22,6 +22,7 @@ from metered_runs import isolated_cache, measure_and_cache_peak  # noqa: E402
 
 STEPS, SLOW_RANK, SLOW_S = 12, 1, 0.06
 WORKER = Path(__file__).with_name("ddp_worker.py")
+HF_WORKER = Path(__file__).with_name("hf_ddp_worker.py")
 
 
 def _free_port() -> int:
@@ -34,16 +35,16 @@ def _free_port() -> int:
 def ddp_log(tmp_path_factory):
     with isolated_cache(tmp_path_factory):
         measure_and_cache_peak()
-        return _launch(tmp_path_factory.mktemp("ddp") / "run.jsonl")
+        return _launch(WORKER, tmp_path_factory.mktemp("ddp") / "run.jsonl", STEPS)
 
 
-def _launch(out):
+def _launch(worker, out, steps):
     port = str(_free_port())
     procs = []
     for rank in range(2):
-        env = {**os.environ, "RANK": str(rank), "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port,
-               "OMP_NUM_THREADS": "1"}
-        procs.append(subprocess.Popen([sys.executable, str(WORKER), str(out), str(STEPS), str(SLOW_RANK), str(SLOW_S)],
+        env = {**os.environ, "RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "2",
+               "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port, "OMP_NUM_THREADS": "1"}
+        procs.append(subprocess.Popen([sys.executable, str(worker), str(out), str(steps), str(SLOW_RANK), str(SLOW_S)],
                                       env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     for p in procs:
         _, err = p.communicate(timeout=240)
@@ -71,6 +72,21 @@ def test_slowed_rank_is_named_and_the_straggler_part_is_positive(ddp_log, cli):
     # the meter report shows the same spread
     rep = cli("meter", "report", str(ddp_log), str(ddp_log.with_name("run.rank1.jsonl")), "--json")
     assert json.loads(rep.stdout)["ranks"]["slowest_rank"] == SLOW_RANK
+
+
+def test_hf_trainer_ddp_run_names_the_slowed_rank(tmp_path_factory, cli):
+    """The same through the Hugging Face callback: a real two-process Trainer DDP run."""
+    pytest.importorskip("transformers")
+    with isolated_cache(tmp_path_factory):
+        measure_and_cache_peak()
+        log = _launch(HF_WORKER, tmp_path_factory.mktemp("hfddp") / "run.jsonl", STEPS)
+    proc = cli("diagnose", str(log), "--json")
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout)
+    assert r["ranks"]["ranks"] == [0, 1] and r["ranks"]["basis"] == "sync"
+    assert r["ranks"]["slowest_rank"] == SLOW_RANK and r["gap_parts"]["stragglers"] > 0
+    assert 0.8 * SLOW_S <= r["ranks"]["spread_s"] <= 1.6 * SLOW_S, r["ranks"]
+    assert r["framework"] == "hf-trainer" and r["plan"]["dp"] == 2
 
 
 def test_a_missing_rank_log_is_bad_input(ddp_log, cli, tmp_path):

@@ -113,6 +113,10 @@ class Meter:
         self._tokens_of = tokens_per_batch
         self._count_pending = count_flops or model_spec is None
         plan_dict = plan_record(plan, self.world_size)
+        from flopgrid.meter.prometheus import PrometheusExporter
+
+        # the port first: a port in use fails before the log is created or truncated
+        self.exporter = PrometheusExporter(self.run, self.rank, prometheus_port) if prometheus_port is not None else None
         self.log = EventLog(rank_path(out, self.rank), truncate=truncate)
         self.path = self.log.path
         self._pending: deque[tuple[dict[str, Any], CudaStepEvents]] = deque()
@@ -125,9 +129,6 @@ class Meter:
         self._reading_every_s = reading_every_s
         self._reading = {"t": t_start, "steps": 0, "tokens": 0, "productive_s": 0.0, "last_step": -1,
                          "badput_s": {}}
-        from flopgrid.meter.prometheus import PrometheusExporter
-
-        self.exporter = PrometheusExporter(self.run, self.rank, prometheus_port) if prometheus_port is not None else None
         self._emit({"event": "start", "t": t_start, "run": self.run, "world_size": self.world_size,
                     "hardware": self.peak.hardware, "device": self.device, "dtype": dtype,
                     "peak_flops_per_chip": self.peak.peak_flops_per_chip, "peak_source": self.peak.source,

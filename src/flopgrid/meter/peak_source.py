@@ -17,7 +17,7 @@ import warnings
 from dataclasses import dataclass
 
 from flopgrid.catalog import get_accelerator
-from flopgrid.catalog.cpu_peak import cache_path, load_cpu_peak, save_cpu_peak
+from flopgrid.catalog.cpu_peak import busy_warning, cache_path, load_cpu_peak, record_cpu_peak
 
 # Substrings of torch.cuda.get_device_name() -> catalog name (first match wins).
 _CUDA_NAMES: tuple[tuple[str, str], ...] = (
@@ -55,8 +55,11 @@ def cpu_peak(dtype: str = "fp32", measure_seconds: float = 1.0) -> PeakChoice:
         return PeakChoice(float(value), "cpu", f"cached `flopgrid peak --measure` ({threads} threads, {cache_path()})")
     from flopgrid.meter.peak import measure_matmul_peak
 
-    m = measure_matmul_peak(dtype, size=1024, seconds=measure_seconds, device="cpu")
-    save_cpu_peak({dtype: m.flops_per_s}, {"threads": m.threads, "size": m.size})
+    busy = busy_warning()
+    if busy:
+        warnings.warn(busy, stacklevel=3)
+    m = measure_matmul_peak(dtype, size=1024, seconds=measure_seconds, device="cpu", repeats=3)
+    record_cpu_peak(dtype, m.flops_per_s, m.spread, m.threads, m.size, m.repeats)
     return PeakChoice(m.flops_per_s, "cpu", f"measured now ({measure_seconds:g} s, {m.threads} threads), cached in {cache_path()}")
 
 
@@ -93,9 +96,8 @@ def cpu_memory() -> dict[str, float]:
     if not record.get("memory_bytes_per_s"):
         from flopgrid.meter.peak import measure_memory_bandwidth
 
-        total = float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-        details = {k: v for k, v in record.items() if k not in ("peak_flops", "machine", "processor")}
-        details.update(memory_bytes=total, memory_bytes_per_s=measure_memory_bandwidth())
-        save_cpu_peak(record.get("peak_flops", {}), details)
-        record = load_cpu_peak() or details
+        details = {"memory_bytes": float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")),
+                   "memory_bytes_per_s": measure_memory_bandwidth()}
+        save_cpu_peak({}, details)  # merged into the record beside the peaks
+        record = details
     return {"memory_bytes": float(record["memory_bytes"]), "memory_bytes_per_s": float(record["memory_bytes_per_s"])}
