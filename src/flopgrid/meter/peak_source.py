@@ -17,7 +17,7 @@ import warnings
 from dataclasses import dataclass
 
 from flopgrid.catalog import get_accelerator
-from flopgrid.catalog.cpu_peak import busy_warning, cache_path, load_cpu_peak, record_cpu_peak
+from flopgrid.catalog.cpu_peak import busy_warning, cache_path, load_cpu_peak, record_cpu_peak, save_cpu_peak
 
 # Substrings of torch.cuda.get_device_name() -> catalog name (first match wins).
 _CUDA_NAMES: tuple[tuple[str, str], ...] = (
