@@ -48,9 +48,10 @@ def _diagnose(cli, *args):
 
 def test_injected_data_stall_is_attributed_to_data_loading_and_tops_the_recommendations(runs, cli):
     r = _diagnose(cli, runs["dir"] / "stall.jsonl")
-    injected = runs["stall"]["injected_stall_s"]
+    injected = runs["stall"]["stall_s"]  # the injected sleeps, on the test's clock (a loaded machine oversleeps)
+    assert injected >= runs["stall"]["injected_stall_s"]
     assert r["gap_seconds"]["data_loading"] == pytest.approx(injected, rel=0.10)
-    assert r["gap_seconds"]["data_loading"] >= injected  # sleep never undershoots
+    assert r["gap_seconds"]["data_loading"] >= injected
     top = r["recommendations"][0]
     assert top["kind"] == "data_pipeline" and "data-loader" in top["action"]
     assert top["expected_mfu_gain"] > 0
