@@ -20,7 +20,9 @@ from metered_runs import CFG, isolated_cache, loop_run, measure_and_cache_peak  
 from flopgrid.diagnose import GAP_PARTS, split_gap  # noqa: E402
 from flopgrid.meter.badput import BADPUT_CATEGORIES  # noqa: E402
 
-STEPS, BATCH, STALL_S = 20, 8, 0.03
+STEPS, BATCH = 20, 8
+# the stall dwarfs a step (~10 ms here, a few times that on a loaded 2-core machine)
+STALL_STEPS, STALL_S = 10, 0.1
 POOR_PLAN = {"micro_batch": 1, "recompute": "full"}
 CKPT_EVERY, CKPT_SLEEP_S = 5, 0.05
 
@@ -31,7 +33,7 @@ def runs(tmp_path_factory):
     with isolated_cache(tmp_path_factory):
         peak = measure_and_cache_peak()
         d = tmp_path_factory.mktemp("diag")
-        stall = loop_run(d / "stall.jsonl", steps=STEPS, batch_size=BATCH, stall_s=STALL_S)
+        stall = loop_run(d / "stall.jsonl", steps=STALL_STEPS, batch_size=BATCH, stall_s=STALL_S)
         poor = loop_run(d / "poor.jsonl", steps=STEPS, batch_size=BATCH, plan=POOR_PLAN, framework="torchtitan")
         loop_run(d / "ckpt.jsonl", steps=STEPS, batch_size=BATCH, checkpoint_every=CKPT_EVERY,
                  checkpoint_sleep_s=CKPT_SLEEP_S)
@@ -60,7 +62,7 @@ def test_injected_data_stall_is_attributed_to_data_loading_and_tops_the_recommen
     from flopgrid.flops import model_flops_per_token
 
     truth = own["tokens"] / own["wall_s"] * model_flops_per_token(CFG.model_spec()) / runs["peak"]
-    assert own["tokens"] == STEPS * BATCH * CFG.seq_len
+    assert own["tokens"] == STALL_STEPS * BATCH * CFG.seq_len
     assert r["measured_mfu"] == pytest.approx(truth, rel=0.01)
     assert r["measured_mfu"] >= truth * 0.9999  # the meter's window lies inside the test's (shorter wall)
 
@@ -137,7 +139,7 @@ def test_parts_add_up_exactly_and_every_number_recomputes_from_the_json(runs, cl
     for k in GAP_PARTS:
         assert r["gap_parts"][k] == pytest.approx(r["ceiling_mfu"] * sec[k] / wall, rel=1e-12, abs=1e-15)
         assert r["gap_chip_hours_per_day"][k] == pytest.approx(sec[k] / wall * r["chips"] * 24, rel=1e-12, abs=1e-15)
-    assert r["steps"] == STEPS and r["global_batch_tokens"] == BATCH * CFG.seq_len
+    assert r["steps"] == (STALL_STEPS if name == "stall" else STEPS) and r["global_batch_tokens"] == BATCH * CFG.seq_len
     assert r["predicted_step_time_s"] == pytest.approx(r["global_batch_tokens"] * r["useful_flops"] / r["useful_flops"]
                                                        / (r["predicted_mfu"] * r["peak_flops_per_chip"] * r["chips"])
                                                        * (r["useful_flops"] / (r["global_batch_tokens"] * r["steps"])),
