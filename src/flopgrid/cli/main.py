@@ -53,6 +53,7 @@ def _register() -> None:
     from flopgrid.cli import schema_cmd
 
     schema_cmd.register(app)
+    from flopgrid.cli import diagnose_cmd; diagnose_cmd.register(app)  # noqa: E702, I001
 
 
 _register()

@@ -116,6 +116,10 @@ def _render(r: dict) -> None:
             t.add_row(f"  badput: {k}", f"{v:.2f} s")
     if r["wasted_steps"]:
         t.add_row("re-done steps", str(r["wasted_steps"]))
+    spread = r.get("ranks") or {}
+    if spread.get("slowest_rank") is not None:
+        t.add_row("slowest rank", f"{spread['slowest_rank']} ({spread['spread_s'] * 1e3:.1f} ms/step spread, "
+                  f"{spread['straggler_s']:.2f} s lost vs median)")
     console.print(t)
     console.print(f"[dim]peak: {r['peak_source']}[/dim]")
     if r.get("plot"):

@@ -53,3 +53,21 @@ def measure_matmul_peak(dtype: str = "fp32", size: int = 2048, seconds: float = 
     top = max(rounds)
     return PeakMeasurement(top, dtype, size, torch.get_num_threads(), dev, repeats, (top - min(rounds)) / top,
                            tuple(rounds))
+
+
+def measure_memory_bandwidth(size_bytes: int = 64 * 2**20, seconds: float = 0.2) -> float:
+    """Best-of-N host memory bandwidth in bytes/s: a `size_bytes` tensor copy reads and
+    writes it once (2 x size bytes moved), the STREAM "copy" kernel (McCalpin 1995)."""
+    import torch
+
+    n = size_bytes // 4
+    src = torch.ones(n, dtype=torch.float32)
+    dst = torch.empty_like(src)
+    dst.copy_(src)
+    best = float("inf")
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        t0 = time.perf_counter()
+        dst.copy_(src)
+        best = min(best, time.perf_counter() - t0)
+    return 2.0 * n * 4 / best

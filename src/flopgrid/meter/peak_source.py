@@ -84,3 +84,21 @@ def resolve_peak(device: str, dtype: str = "fp32", hardware: str | None = None, 
         m = measure_matmul_peak(dtype, seconds=1.0, device=device)
         return PeakChoice(m.flops_per_s, name, f"measured matmul peak of {name!r}")
     return cpu_peak(dtype)
+
+
+def cpu_memory() -> dict[str, float]:
+    """This host's RAM bytes and measured copy bandwidth (bytes/s), cached beside the CPU
+    peak: the figures `flopgrid diagnose` and the perf model use as the `cpu` chip's
+    memory (a CPU has no HBM; its RAM plays that part)."""
+    import os
+
+    record = load_cpu_peak() or {}
+    if not record.get("memory_bytes_per_s"):
+        from flopgrid.meter.peak import measure_memory_bandwidth
+
+        total = float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+        details = {k: v for k, v in record.items() if k not in ("peak_flops", "machine", "processor")}
+        details.update(memory_bytes=total, memory_bytes_per_s=measure_memory_bandwidth())
+        save_cpu_peak(record.get("peak_flops", {}), details)
+        record = load_cpu_peak() or details
+    return {"memory_bytes": float(record["memory_bytes"]), "memory_bytes_per_s": float(record["memory_bytes_per_s"])}
