@@ -93,7 +93,8 @@ def loop_run(out: Path, steps: int = 20, batch_size: int = 8, stall_s: float = 0
             with meter.checkpoint(step):
                 torch.save(model.state_dict(), out.with_suffix(".pt"))
                 time.sleep(checkpoint_sleep_s)  # slow storage
-    meter.close()
+    own["wall_before_close_s"] = time.perf_counter() - t0
+    meter.close()  # ends with an fsync of the log, after its last event
     own["wall_s"] = time.perf_counter() - t0
     own["injected_stall_s"] = steps * stall_s  # nominal; own["stall_s"] is what the sleeps took
     return own
