@@ -52,7 +52,8 @@ def run_in(folder: Path, *args: str, **kw) -> subprocess.CompletedProcess:
 # --- input files that are not UTF-8 text, or not what they claim to be ------------------
 
 NON_UTF8_CASES = {
-    "model": lambda b, g: ("mfu", str(b / "bad.json"), "--hardware", "h100", "--chips", "8", "--tokens-per-second", "1"),
+    "model": lambda b, g: ("mfu", str(b / "bad.json"), "--hardware", "h100", "--chips", "8",
+                           "--tokens-per-second", "1"),
     "model-yaml": lambda b, g: ("mfu", str(b / "bad.yaml"), "--hardware", "h100", "--chips", "8",
                                 "--tokens-per-second", "1"),
     "cluster": lambda b, g: ("predict", "llama3-8b", "--hardware", "h100", "--chips", "8", "--global-batch-tokens",

@@ -26,7 +26,6 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 
-import pytest
 from conftest import REPO
 
 TIMING = re.compile(r"\b\d+(\.\d+)? s\b")
