@@ -33,6 +33,13 @@ def good(tmp_path_factory) -> dict[str, Path]:
                         "--out", str(files["scenario"])).returncode == 0
     assert run_flopgrid("clear", str(files["scenario"]), "--out", str(files["result"]), "--json").returncode == 0
     files["delivery"].write_text('{"allocations": []}')
+    files["log"] = d / "run.jsonl"  # a metered run's event log, in the meter's format
+    events = [{"event": "start", "t": 0.0, "run": "run", "world_size": 1, "hardware": "h100-sxm", "device": "cuda",
+               "dtype": "bf16", "peak_flops_per_chip": 989e12, "peak_source": "catalog", "model": "gpt2-124m",
+               "model_flops_per_token": 1e9, "hardware_flops_per_token": 1e9, "recompute": "none"}]
+    events += [{"event": "step", "step": i, "t0": 1.0 + i, "data_s": 0.01, "compute_s": 0.9, "tokens": 1024,
+                "t": 2.0 + i} for i in range(3)]
+    files["log"].write_text("".join(json.dumps({**e, "rank": 0, "session": "s"}) + "\n" for e in events))
     return files
 
 
@@ -169,6 +176,7 @@ def test_unwritable_output_paths(good, tmp_path):
         ("scenario", "generate", "--out", f"{missing}.json"),
         ("clear", str(good["scenario"]), "--out", f"{missing}.json"),
         ("simulate", "--trace", str(good["trace"]), "--fleet", "pollux-64", "--report", str(tmp_path / "afile" / "r")),
+        ("meter", "report", str(good["log"]), "--plot", f"{missing}.html"),
     ]
     for args in cases:
         assert_bad_input(run_in(tmp_path, *args), "cannot")
