@@ -19,9 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-from flopgrid.perf.published import check_run, run_from_row
-
 from _shared import shared_file, skip_line
+
+from flopgrid.perf.published import check_run, run_from_row
 
 REPO = Path(__file__).resolve().parents[1]
 IN_SAMPLE = "reference/perf_measured.csv"  # under ../shared

@@ -19,11 +19,11 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from flopgrid.perf.constants import CALIBRATION, Calibration
-from flopgrid.perf.published import check_run, run_from_row
+from _shared import require_shared
 from scipy.optimize import minimize
 
-from _shared import require_shared
+from flopgrid.perf.constants import CALIBRATION, Calibration
+from flopgrid.perf.published import check_run, run_from_row
 
 IN_SAMPLE = "reference/perf_measured.csv"  # under ../shared
 NAMES = ("gemm_eff_max", "gemm_half_dim_elems", "hbm_eff", "link_eff", "dp_overlap")

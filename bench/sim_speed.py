@@ -14,11 +14,11 @@ import argparse
 import sys
 import time
 
+from _shared import require_shared
+
 from flopgrid.sim import RateTable, Simulation, load_fleet, load_trace, summarize
 from flopgrid.sim.policies import make_policy
 from flopgrid.sim.policies.market import Market
-
-from _shared import require_shared
 
 PHILLY = "data/traces/philly_pollux.csv"  # under ../shared
 

@@ -116,7 +116,10 @@ def test_market_examples_clear_and_settle(tmp_path, schemas):
     fresh = json.loads(res.read_text())
     jsonschema.validate(fresh, schemas["result"])
     shipped = _parse(EXAMPLES / "result.json")
-    assert [(a["bid"], a["pool"]) for a in fresh["allocations"]] == [(a["bid"], a["pool"]) for a in shipped["allocations"]]
+    def pairs(result: dict) -> list[tuple[str, str]]:
+        return [(a["bid"], a["pool"]) for a in result["allocations"]]
+
+    assert pairs(fresh) == pairs(shipped)
     p = run_flopgrid("settle", str(EXAMPLES / "scenario.json"), str(EXAMPLES / "result.json"),
                      str(EXAMPLES / "delivery.json"), "--json")
     assert p.returncode == 0, p.stderr

@@ -65,7 +65,6 @@ def test_duplicate_allocation_rows_are_rejected_naming_them(market):
 
 @pytest.mark.parametrize("case, needles", [
     ("outage", ("provider_outage_minutes", "longer than")),
-    ("outage_after_release", ("before the release",)),
     ("release", ("released_after_intervals", "after the allocation's end")),
     ("eflop", ("useful_eflop", "100% of peak")),
     ("rt_pool", ("real_time_prices.0", "not in the scenario")),
@@ -83,7 +82,6 @@ def test_out_of_range_delivery_values_are_rejected(market, case, needles):
               for t in range(a["start"], a["start"] + a["intervals"])]
     delivery = {
         "outage": {"allocations": [_row(a, provider_outage_minutes=minutes + 1)]},
-        "outage_after_release": {"allocations": [_row(a, provider_outage_minutes=61, released_after_intervals=1)]},
         "release": {"allocations": [_row(a, released_after_intervals=a["intervals"] + 1)]},
         "eflop": {"allocations": [_row(a, useful_eflop=1e9)]},
         "rt_pool": {"allocations": [], "real_time_prices": [{"pool": "nope", "interval": 0, "price_per_chip_hour": 1}]},
@@ -114,6 +112,17 @@ def test_settle_in_python_also_rejects_duplicates(market):
         settle(sc, market["data"], dl)
 
 
+def test_a_result_listing_an_allocation_twice_is_rejected(market, tmp_path):
+    data = json.loads(Path(market["result"]).read_text())
+    data["allocations"].append(data["allocations"][0])
+    res = tmp_path / "r2.json"
+    res.write_text(json.dumps(data))
+    d = tmp_path / "d.json"
+    d.write_text('{"allocations": []}')
+    proc = run_flopgrid("settle", str(market["scenario"]), str(res), str(d))
+    assert_bad_input(proc, "lists allocation", "twice")
+
+
 def _amount(entry: dict) -> float:
     """USD of a ledger entry (float USD now; integer micro-dollars after issue 16)."""
     if "amount_usd" in entry:
@@ -128,8 +137,7 @@ def deliveries(draw, allocs: list[dict], n_intervals: int, pools: list[str]):
         if not draw(st.booleans()):
             continue
         release = draw(st.none() | st.integers(0, a["intervals"]))
-        held = a["intervals"] if release is None else release
-        outage = draw(st.floats(0, held * 60.0, allow_nan=False))
+        outage = draw(st.floats(0, a["intervals"] * 60.0, allow_nan=False))
         rows.append(_row(a, provider_outage_minutes=outage, released_after_intervals=release))
     prices = [{"pool": p, "interval": t, "price_per_chip_hour": draw(st.floats(0, 20, allow_nan=False))}
               for p in pools for t in range(n_intervals)]

@@ -24,7 +24,8 @@ def report(tmp_path_factory):
     pytest.importorskip("plotly")
     d = tmp_path_factory.mktemp("report")
     trace = d / "t.csv"
-    assert run_flopgrid("trace", "synth", "--jobs", "80", "--days", "1", "--seed", "3", "--out", str(trace)).returncode == 0
+    synth = run_flopgrid("trace", "synth", "--jobs", "80", "--days", "1", "--seed", "3", "--out", str(trace))
+    assert synth.returncode == 0, synth.stderr
     p = run_flopgrid("simulate", "--trace", str(trace), "--fleet", "pollux-64", "--compare", ",".join(POLICIES),
                      "--report", str(d / "rep"))
     assert p.returncode == 0, p.stderr

@@ -78,6 +78,29 @@ def _interrupt_on_sigint() -> None:
         pass
 
 
+def _given_value(exc: Exception, args: list[str]) -> str:
+    """' (got VALUE)' for a usage error about an option given on the command line: the
+    parser's message names the option and the rule, not what was typed."""
+    param = getattr(exc, "param", None)
+    for opt in getattr(param, "opts", None) or ():
+        for i, arg in enumerate(args):
+            if arg == opt and i + 1 < len(args):
+                return f" (got {args[i + 1]!r})"
+            if arg.startswith(opt + "="):
+                return f" (got {arg[len(opt) + 1:]!r})"
+    return ""
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def _interrupted() -> None:
     print("flopgrid: interrupted", file=sys.stderr)
     sys.exit(130)
@@ -102,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
         print("flopgrid: aborted", file=sys.stderr)
         sys.exit(1)
     except typer.TyperException as exc:  # click usage errors (exit_code 2)
-        print(f"flopgrid: error: {exc.format_message()}", file=sys.stderr)
+        print(f"flopgrid: error: {exc.format_message()}{_given_value(exc, args)}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except FlopgridError as exc:
         print(f"flopgrid: error: {exc}", file=sys.stderr)
@@ -114,6 +137,10 @@ def main(argv: list[str] | None = None) -> None:
     except UnicodeDecodeError as exc:  # a file read outside flopgrid.files: still one line
         print(f"flopgrid: error: an input is not UTF-8 text ({exc.reason} at byte {exc.start})", file=sys.stderr)
         sys.exit(2)
+    except Exception as exc:
+        if _caused_by_interrupt(exc):  # Ctrl-C inside a C extension's import or a callback
+            _interrupted()
+        raise
     sys.exit(0)
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from flopgrid.cli.output import console, emit, write_text_atomic
+from flopgrid.cli.output import compact_table, console, emit, write_text_atomic
 from flopgrid.errors import UserInputError, require_int_range, require_positive, require_seed
 
 scenario_app = typer.Typer(help="Market scenarios (order books).", no_args_is_help=True)
@@ -135,9 +135,7 @@ def settle_cmd(
 
 def _render_settle(r: dict) -> None:
     console.print(f"[bold]{len(r['transactions'])} transactions[/bold], balanced: {r['balanced']}")
-    t = Table(title="balances (USD; + receives, - pays)")
-    t.add_column("account")
-    t.add_column("balance", justify="right")
+    t = compact_table("balances", ["account", "USD"], caption="+ receives, - pays")
     for acct, v in sorted(r["balances"].items()):
         t.add_row(acct, f"{v:,.2f}")
     console.print(t)

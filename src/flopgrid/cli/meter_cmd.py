@@ -32,13 +32,13 @@ def demo(
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
 ) -> None:
     """Train the bundled small GPT (CPU, or GPU if present), metered; then report."""
-    from flopgrid.examples.gpt import SIZES
-
     if steps <= 0 or batch_size <= 0 or checkpoint_every < 0 or inject_data_stall_s < 0 or threads < 0:
         raise UserInputError("--steps and --batch-size must be > 0; --checkpoint-every, --inject-data-stall-s, "
                              f"--threads >= 0 (got {steps}, {batch_size}, {checkpoint_every}, {inject_data_stall_s}, {threads})")
     if prometheus_port is not None:
         require_int_range(prometheus_port, 1, 65535, "--prometheus-port")
+    from flopgrid.examples.gpt import SIZES
+
     if size not in SIZES:
         raise UserInputError(f"--size {size!r} is not one of: {', '.join(SIZES)}")
     if out.suffix != ".jsonl":

@@ -47,34 +47,45 @@ def compact_table(title: str, columns: list[str], caption: str | None = None) ->
 
 
 def print_table(table: Table, out: Console | None = None) -> None:
-    """Print `table` whole: when its natural width exceeds the console's (80 columns in a
-    pipe), print it as several tables of consecutive columns, each repeating the first
-    (key) column, so no cell is ever cut short ("23.…"); the title goes on the first part
-    and the caption on the last."""
-    from rich.cells import cell_len
+    """Print `table` whole, never a cell cut short ("23.…"): when its natural width exceeds
+    the console's (80 columns in a pipe), first without the outer edge, then as several
+    tables of consecutive columns, each repeating the first (key) column; the title goes on
+    the first part and the caption below the last, as a line of its own."""
+    from rich.measure import Measurement
 
     out = out or console
     cols = table.columns
-    pad = 2  # rich pads each side of a cell by one
-    widths = [max([cell_len(str(c.header)), *(cell_len(str(x)) for x in c._cells)]) + pad for c in cols]
-    if sum(widths) <= out.width or len(cols) <= 2:
+
+    def part(group: list[int], title: bool = True, caption: bool = True, edge: bool = True) -> Table:
+        t = Table(title=table.title if title else None, caption=table.caption if caption else None, box=table.box,
+                  pad_edge=table.pad_edge, show_edge=table.show_edge and edge, padding=table.padding,
+                  collapse_padding=table.collapse_padding)
+        for i in group:
+            t.add_column(cols[i].header, justify=cols[i].justify, no_wrap=True)
+        for r in range(len(cols[0]._cells)):
+            t.add_row(*(cols[i]._cells[r] for i in group))
+        return t
+
+    def natural_width(t: Table) -> int:
+        return Measurement.get(out, out.options.update(width=10**4), t).maximum
+
+    everything = list(range(len(cols)))
+    if natural_width(part(everything, caption=False)) <= out.width or len(cols) <= 2:
         out.print(table)
+        return
+    narrow = part(everything, caption=False, edge=False)
+    if natural_width(narrow) <= out.width:
+        out.print(part(everything, edge=False))
         return
     groups: list[list[int]] = [[0]]
     for i in range(1, len(cols)):
-        if sum(widths[j] for j in groups[-1]) + widths[i] > out.width and len(groups[-1]) > 1:
+        if len(groups[-1]) > 1 and natural_width(part([*groups[-1], i], caption=False, edge=False)) > out.width:
             groups.append([0])
         groups[-1].append(i)
-    n_rows = len(cols[0]._cells)
     for k, group in enumerate(groups):
-        part = Table(title=table.title if k == 0 else None, caption=table.caption if k == len(groups) - 1 else None,
-                     box=table.box, pad_edge=table.pad_edge, show_edge=table.show_edge, padding=table.padding,
-                     collapse_padding=table.collapse_padding)
-        for i in group:
-            part.add_column(cols[i].header, justify=cols[i].justify, no_wrap=True)
-        for r in range(n_rows):
-            part.add_row(*(cols[i]._cells[r] for i in group))
-        out.print(part)
+        out.print(part(group, title=k == 0, caption=False, edge=False))
+    if table.caption:
+        out.print(table.caption, style="table.caption", justify="center")
 
 
 def emit(result: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]], None]) -> None:

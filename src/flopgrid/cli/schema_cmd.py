@@ -86,8 +86,10 @@ def schema(
     Each format is described in docs/formats/ (traces, CSV files: docs/formats/trace.md)."""
     if name is None:
         for key, f in FORMATS.items():
-            print(f"{key:<12} {f.summary}  ({DOCS}/{f.doc})")
-        print(f"{'trace':<12} job traces, CSV: philly, alibaba, flopgrid, pollux  ({DOCS}/trace.md)")
+            print(f"{key:<11} {f.summary}")
+        print(f"{'trace':<11} job traces, CSV: philly, alibaba, flopgrid, pollux")
+        print(f"\neach is described in {DOCS}/NAME.md; `flopgrid schema NAME` prints its JSON Schema,\n"
+              "`flopgrid schema NAME --example` a complete example")
         return
     if example:
         sys.stdout.write(example_text(name))

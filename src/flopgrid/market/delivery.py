@@ -12,7 +12,7 @@ fields (`parse_delivery`), then against the day-ahead allocations and the horizo
   (settling it twice would refund one outage twice);
 - every row names an allocation of the day-ahead result;
 - `provider_outage_minutes` fits inside the allocation (at most intervals x interval
-  minutes) and, with an early release, before the release;
+  minutes; settlement counts the outage first and the release only on the rest);
 - `released_after_intervals` is at most the allocation's length;
 - `useful_eflop` is at most what the gang delivers at 100% of its chips' highest dense
   peak over the allocation (the catalog's datasheet figure): more is a metering error;
@@ -95,7 +95,12 @@ def check_delivery(delivery: Delivery, scenario: Any, day_ahead: dict[str, Any],
     """Every rule of the module docstring; raises a one-line UserInputError at the first
     broken one. `scenario` is a `flopgrid.market.Scenario`; `day_ahead` the mapping of a
     `flopgrid clear --json` result."""
-    allocs = {(a["bid"], a["pool"]): a for a in day_ahead.get("allocations", [])}
+    allocs: dict[tuple[str, str], dict[str, Any]] = {}
+    for i, a in enumerate(day_ahead.get("allocations", [])):
+        if (a["bid"], a["pool"]) in allocs:
+            raise UserInputError(f"the day-ahead result lists allocation ({a['bid']!r}, {a['pool']!r}) twice "
+                                 f"(allocations.{i}): a clearing allocates a bid at most once")
+        allocs[(a["bid"], a["pool"])] = a
     minutes = float(scenario.horizon.interval_minutes)
     n_intervals = int(scenario.horizon.intervals)
     pools = {p.id: p for p in scenario.pools}
@@ -115,18 +120,16 @@ def check_delivery(delivery: Delivery, scenario: Any, day_ahead: dict[str, Any],
         if m.released_after_intervals is not None and m.released_after_intervals > length:
             raise UserInputError(f"{where}: released_after_intervals {m.released_after_intervals} is after the "
                                  f"allocation's end (it runs {length} intervals)")
-        held = length if m.released_after_intervals is None else m.released_after_intervals
-        if m.provider_outage_minutes > held * minutes + 1e-9:
-            what = "allocation's" if held == length else "time held before the release,"
+        if m.provider_outage_minutes > length * minutes + 1e-9:
             raise UserInputError(f"{where}: provider_outage_minutes {m.provider_outage_minutes:g} is longer than the "
-                                 f"{what} {held * minutes:g} minutes ({held} intervals of {minutes:g} min)")
+                                 f"allocation's {length * minutes:g} minutes ({length} intervals of {minutes:g} min)")
         if m.useful_eflop is not None and m.pool in pools:
             peak = _max_peak_flops(pools[m.pool].hardware)
             if peak:
-                ceiling = int(a["chips"]) * held * minutes * 60.0 * peak / 1e18
+                ceiling = int(a["chips"]) * length * minutes * 60.0 * peak / 1e18
                 if m.useful_eflop > ceiling * (1 + 1e-9):
                     raise UserInputError(f"{where}: useful_eflop {m.useful_eflop:g} is more than {a['chips']} "
-                                         f"{pools[m.pool].hardware} chips deliver at 100% of peak in {held} "
+                                         f"{pools[m.pool].hardware} chips deliver at 100% of peak in {length} "
                                          f"intervals ({ceiling:,.1f} EFLOP)")
     if delivery.real_time_prices is None:
         return

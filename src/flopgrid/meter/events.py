@@ -74,10 +74,12 @@ class LogContents:
 def read_events(path: str | Path) -> LogContents:
     """Events of one JSONL file in file order. A torn last line is skipped and counted;
     a bad line anywhere else is corruption and raises UserInputError."""
+    from flopgrid.files import read_input_bytes
+
     p = Path(path)
     if not p.is_file():
         raise UserInputError(f"event log {str(p)!r} does not exist")
-    lines = p.read_bytes().split(b"\n")
+    lines = read_input_bytes(p, "event log").split(b"\n")
     out = LogContents(files=[str(p)])
     last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
     for i, raw in enumerate(lines):

@@ -108,15 +108,15 @@ class Meter:
         self.spec = model_spec
         self.model_fpt = model_flops_per_token(model_spec) if model_spec else None
         self.hw_fpt = hardware_flops_per_token(model_spec, recompute) if model_spec else None  # type: ignore[arg-type]
+        plan_dict = plan_record(plan, self.world_size)  # a bad plan fails before the port or the log
+        from flopgrid.meter.prometheus import PrometheusExporter
+
+        # the port first: a port in use fails before a peak is measured or the log is touched
+        self.exporter = PrometheusExporter(self.run, self.rank, prometheus_port) if prometheus_port is not None else None
         self.peak = resolve_peak(self.device, dtype, hardware, peak_flops_per_chip)
         self.dtype = dtype
         self._tokens_of = tokens_per_batch
         self._count_pending = count_flops or model_spec is None
-        plan_dict = plan_record(plan, self.world_size)
-        from flopgrid.meter.prometheus import PrometheusExporter
-
-        # the port first: a port in use fails before the log is created or truncated
-        self.exporter = PrometheusExporter(self.run, self.rank, prometheus_port) if prometheus_port is not None else None
         self.log = EventLog(rank_path(out, self.rank), truncate=truncate)
         self.path = self.log.path
         self._pending: deque[tuple[dict[str, Any], CudaStepEvents]] = deque()

@@ -75,6 +75,8 @@ def write_timeline(events: list[dict[str, Any]], out: str | Path) -> Path:
     fig.update_layout(title=f"rank {rank}: {acc.steps} steps, wall {acc.wall_s:.2f} s, productive "
                             f"{acc.productive_s:.2f} s<br><sup>badput: {bad}</sup>",
                       xaxis_title="seconds since start", yaxis_title="step time (s)", template="plotly_white")
+    from flopgrid.files import write_text_atomic
+
     path = Path(out)
-    fig.write_html(path, include_plotlyjs=True)
+    write_text_atomic(path, fig.to_html(include_plotlyjs=True), "plot")  # self-contained, never half-written
     return path

@@ -30,7 +30,6 @@ from flopgrid.catalog.spec_files import format_validation_error, read_mapping
 from flopgrid.errors import UserInputError, did_you_mean
 from flopgrid.reliability import DEFAULT_CHECKPOINT_S, DEFAULT_REPAIR_S, DEFAULT_RESTART_S, LLAMA3_MTTF_CHIP_HOURS
 
-
 # The largest fleet the simulator takes: 2^22 chips (4.2 million, about 40x the largest
 # single training cluster announced in 2025); per-node state makes larger fleets an
 # out-of-memory rather than an answer.
