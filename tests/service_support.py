@@ -102,11 +102,15 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subpro
 
 
 def create_key(db: str, role: str, name: str) -> str:
-    import json
+    """A key made in-process, as `flopgrid admin create-key` does (migrations applied)."""
+    from flopgrid.api.participants.service import create_key as make
+    from flopgrid.store import open_store
 
-    r = run_cli("admin", "create-key", "--db", db, "--role", role, "--name", name, "--json")
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)["key"]
+    store = open_store(db, upgrade=True)
+    try:
+        return make(store, name, role).key
+    finally:
+        store.close()
 
 
 class ServerProcess:
