@@ -27,15 +27,19 @@ def _figures(d: DashboardData) -> dict[str, Any]:
         figs["heatmap"] = {"data": [{"type": "heatmap", "z": d.heat["z"], "x": d.heat["intervals"], "y": d.heat["pools"],
                                      "colorscale": "Viridis", "colorbar": {"title": {"text": "$/chip-h"}}}],
                            "layout": {"title": {"text": "price per pool and interval (USD per chip-hour)"},
-                                      "xaxis": {"title": {"text": "interval"}}, "margin": {"l": 120}}}
+                                      "xaxis": {"title": {"text": "interval"}, "dtick": 1}, "margin": {"l": 120}}}
     if d.gantt:
-        figs["gantt"] = {"data": [{"type": "bar", "orientation": "h", "y": [g["pool"] for g in d.gantt],
-                                   "x": [g["intervals"] for g in d.gantt], "base": [g["start"] for g in d.gantt],
-                                   "text": [f"{g['bid']} ({g['chips']} chips)" for g in d.gantt],
-                                   "hovertext": [f"{g['bid']}: {g['chips']} chips, ${g['pay_usd']:,.2f}" for g in d.gantt],
-                                   "marker": {"color": list(range(len(d.gantt))), "colorscale": "Turbo"}}],
-                         "layout": {"title": {"text": "cleared allocations"}, "barmode": "overlay",
-                                    "xaxis": {"title": {"text": "interval"}}, "margin": {"l": 120}}}
+        rows = sorted(d.gantt, key=lambda g: (g["pool"], g["start"], g["bid"]))
+        figs["gantt"] = {"data": [{"type": "bar", "orientation": "h", "y": [f"{g['pool']} | {g['bid']}" for g in rows],
+                                   "x": [g["intervals"] for g in rows], "base": [g["start"] for g in rows],
+                                   "text": [f"{g['chips']} chips" for g in rows],
+                                   "hovertext": [f"{g['bid']}: {g['chips']} chips, ${g['pay_usd']:,.2f}" for g in rows],
+                                   "marker": {"color": [sorted({g["pool"] for g in rows}).index(g["pool"]) for g in rows],
+                                              "colorscale": "Turbo"}}],
+                         "layout": {"title": {"text": "cleared allocations (pool | bid)"}, "barmode": "overlay",
+                                    "height": max(300, 22 * len(rows) + 120),
+                                    "xaxis": {"title": {"text": "interval"}, "dtick": 1},
+                                    "yaxis": {"autorange": "reversed"}, "margin": {"l": 200}}}
     return figs
 
 
@@ -67,7 +71,7 @@ def render(d: DashboardData) -> str:
 <html lang="en"><head><meta charset="utf-8"><title>flopgrid dashboard</title>
 <link rel="icon" href="data:,">
 <style>body{{font-family:system-ui,sans-serif;margin:1.5em;color:#222}} table{{border-collapse:collapse;margin:.5em 0}}
-td,th{{border:1px solid #ccc;padding:2px 8px;font-size:13px;text-align:left}} .fig{{width:100%;height:420px}}
+td,th{{border:1px solid #ccc;padding:2px 8px;font-size:13px;text-align:left}} .fig{{width:100%;min-height:420px}}
 .kpi{{font-size:15px}} .reason{{color:#a00}}</style>
 <script src="/static/plotly.min.js"></script></head>
 <body>{"".join(parts)}
