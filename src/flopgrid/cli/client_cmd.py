@@ -34,19 +34,15 @@ def _client(server: str, key: str | None):
 
 
 def _read(path: Path) -> Any:
-    from flopgrid.catalog.spec_files import read_mapping
+    """A JSON or YAML file: one object, a list, or {key: [...]}."""
+    import yaml
 
     if not path.is_file():
         raise UserInputError(f"{path}: no such file")
     try:
-        return read_mapping(path)
-    except UserInputError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a list at top level is allowed too
-        try:
-            return json.loads(path.read_text())
-        except ValueError:
-            raise UserInputError(f"{path}: not JSON or YAML ({exc})") from None
+        return yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise UserInputError(f"{path}: not JSON or YAML ({str(exc).splitlines()[0]})") from None
 
 
 def _items(data: Any, key: str) -> list[dict]:
