@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from market_truth import step_cost
 from test_market_bruteforce import brute_force_welfare, small_scenarios
 from test_market_decomposition import check_valid
 
@@ -17,9 +18,6 @@ from flopgrid.market.generate import generate_scenario
 from flopgrid.market.lagrangian import Supply
 from flopgrid.market.primal import capacity_greedy
 from flopgrid.market.valuation import Valuer
-from market_truth import step_cost
-
-
 
 
 def heuristic_welfare(sc: dict, seed: int = 0, cheapest: bool = False) -> float:

@@ -9,7 +9,19 @@ Imports catalog, flops, perf and reliability only (never sim or cli).
 """
 
 from flopgrid.market.clearing import clear
-from flopgrid.market.orders import Bid, Horizon, Monitor, OfferStep, Pool, Reserve, Scenario, load_scenario, parse_scenario
+from flopgrid.market.generate import generate_scenario
+from flopgrid.market.ledger import Entry, Ledger, LedgerError, Transaction, usd_to_micro_usd
+from flopgrid.market.orders import (
+    Bid,
+    Horizon,
+    Monitor,
+    OfferStep,
+    Pool,
+    Reserve,
+    Scenario,
+    load_scenario,
+    parse_scenario,
+)
 from flopgrid.market.result import (
     CONTRACT_KEYS,
     Allocation,
@@ -19,10 +31,12 @@ from flopgrid.market.result import (
     Unserved,
     Uplift,
 )
-from flopgrid.market.valuation import Valuer
+from flopgrid.market.settlement import Settlement, check_day_ahead, settle
+from flopgrid.market.valuation import Delivery, Valuer
 
 __all__ = [
-    "CONTRACT_KEYS", "Allocation", "Bid", "ClearingResult", "Horizon", "Monitor", "OfferStep", "Pool", "PriceRow",
-    "ProviderPosition", "Reserve", "Scenario", "Unserved", "Uplift", "Valuer", "clear", "load_scenario",
-    "parse_scenario",
+    "CONTRACT_KEYS", "Allocation", "Bid", "ClearingResult", "Delivery", "Entry", "Horizon", "Ledger", "LedgerError",
+    "Monitor", "OfferStep", "Pool", "PriceRow", "ProviderPosition", "Reserve", "Scenario", "Settlement",
+    "Transaction", "Unserved", "Uplift", "Valuer", "check_day_ahead", "clear", "generate_scenario", "load_scenario",
+    "parse_scenario", "settle", "usd_to_micro_usd",
 ]

@@ -25,7 +25,7 @@ the monolithic path: with the integers fixed the LP only sees the cleared column
 
 from __future__ import annotations
 
-import os
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -46,7 +46,7 @@ from flopgrid.market.orders import Scenario
 from flopgrid.market.primal import capacity_greedy
 from flopgrid.market.valuation import Valuer
 
-_DEBUG = bool(os.environ.get("FLOPGRID_DEBUG_CG"))
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -150,8 +150,7 @@ def _lbfgs_bound(opts: Options, idx: np.ndarray, supply: Supply, mu_start: np.nd
                  options={"maxiter": 10_000, "maxfun": 10_000, "maxcor": 20, "ftol": 0.0, "gtol": 0.0})
     except _OutOfTime:
         pass
-    if _DEBUG:
-        print(f"L-BFGS-B: {best[2]} evaluations, bound {best[0]:,.0f}")
+    log.debug(f"L-BFGS-B: {best[2]} evaluations, bound {best[0]:,.0f}")
     return best[0], best[1], best[2], best[3]
 
 
@@ -215,8 +214,7 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
         val, br, _ = dual_value(mu, opts, all_idx, supply, mu_r)
         if val < ub:
             ub, center = val, (mu, mu_r)
-        if _DEBUG:
-            print(f"round {rounds}: cols {len(cb)} lp {lp_val:,.0f} D {val:,.0f} lp {time.perf_counter() - tl:.2f} s")
+        log.debug(f"round {rounds}: cols {len(cb)} lp {lp_val:,.0f} D {val:,.0f} lp {time.perf_counter() - tl:.2f} s")
         if columns_per_round > 1:
             opt, st = priced_columns(mu + f * np.clip(mu_r, 0.0, mu), opts, columns_per_round)
         else:
@@ -259,8 +257,7 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
         x_guide = np.r_[x_lp, np.zeros(model.n_x - n_master)]
     start = greedy_solution(model, x_guide)
     start_cap = greedy_solution(model, heur)
-    if _DEBUG:
-        print(f"LP-guided greedy welfare {model.welfare_usd(start):,.0f}; capacity-profile greedy "
+    log.debug(f"LP-guided greedy welfare {model.welfare_usd(start):,.0f}; capacity-profile greedy "
               f"{model.welfare_usd(start_cap):,.0f} ({len(hb)} bids, {t_heur:.2f} s)")
     if model.welfare_usd(start_cap) > model.welfare_usd(start):
         start = start_cap
@@ -303,8 +300,7 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
             if nrm <= 0 or ub - target <= mip_gap * abs(ub) or lam < 1e-3:
                 break
             mu_p = np.maximum(mu0, mu_p - lam * (val - target) / nrm * g)
-        if _DEBUG:
-            print(f"Polyak: {polyak_steps} steps, bound {ub:,.0f} ({time.perf_counter() - t4:.2f} s)")
+        log.debug(f"Polyak: {polyak_steps} steps, bound {ub:,.0f} ({time.perf_counter() - t4:.2f} s)")
         if mu_best_p is not None and deadline is not None and time.perf_counter() < deadline:
             # the primal again at the improved prices; kept when it is better
             h2 = capacity_greedy(opts, supply, mu_best_p, f, deadline=deadline)
@@ -326,8 +322,7 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
                 start_old = greedy_solution(model2, np.r_[old, np.zeros(model2.n_x - len(old))])
                 if model2.welfare_usd(start_old) > model2.welfare_usd(start2):
                     start2 = start_old
-            if _DEBUG:
-                print(f"capacity-profile greedy at the Polyak prices: {model2.welfare_usd(start2):,.0f}")
+            log.debug(f"capacity-profile greedy at the Polyak prices: {model2.welfare_usd(start2):,.0f}")
             if model2.welfare_usd(start2) > model.welfare_usd(start):
                 model, start = model2, start2
     t_polyak = time.perf_counter() - t4

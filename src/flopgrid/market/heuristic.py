@@ -59,7 +59,7 @@ def greedy_solution(model: MarketModel, priority: np.ndarray | None = None) -> n
             done.add(b)
             for t in range(s, s + L):
                 demand[(p, t)] += g
-    for key, (pr, sz, cols) in steps.items():
+    for key, (_pr, sz, cols) in steps.items():
         q = (1 + f) * demand[key]
         for c, s_ in zip(cols, sz):
             take = min(q, s_)

@@ -147,7 +147,6 @@ def build_model(scenario: Scenario, valuer: Valuer | None = None, max_pools_per_
                 matrix: bool = True) -> MarketModel:
     """The clearing MILP of `scenario` (see the module docstring)."""
     h = scenario.horizon.interval_hours
-    f = scenario.reserve.fraction
     valuer = valuer or Valuer(h)
     cands, reasons = enumerate_candidates(scenario, valuer, max_pools_per_bid)
     n_x = len(cands)
@@ -200,7 +199,6 @@ def model_from_candidates(scenario: Scenario, cb: np.ndarray, cp: np.ndarray, cg
     if bid_rows_for is not None:
         multi = sorted({int(b) for b in multi} | {int(b) for b in bid_rows_for})
     bid_rows = {int(b): n_pt_rows + i for i, b in enumerate(multi)}
-    n_rows = n_pt_rows + len(bid_rows)
 
     # y (offer steps) and r (reserve) columns
     y_cols: list[tuple[int, int, int]] = []

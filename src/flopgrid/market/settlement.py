@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from flopgrid.errors import UserInputError
-from flopgrid.market.ledger import Entry, Ledger
+from flopgrid.market.ledger import Entry, Ledger, apportion_micro_usd, usd_to_micro_usd
 from flopgrid.market.orders import OfferStep, Scenario
 
 
@@ -83,7 +83,8 @@ class Settlement:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "transactions": [{"id": t.id, "memo": t.memo, "entries": [asdict(e) for e in t.entries],
+            "transactions": [{"id": t.id, "memo": t.memo,
+                              "entries": [{"account": e.account, "amount_usd": e.amount_usd} for e in t.entries],
                               "total_usd": t.total_usd} for t in self.ledger.transactions],
             "balances": self.ledger.balances(),
             "balanced": self.ledger.balanced,
@@ -171,6 +172,36 @@ def real_time_prices(scenario: Scenario, day_ahead: dict[str, Any], delivery: De
     return {(r.pool, r.interval): r.price_per_chip_hour for r in rt.prices}
 
 
+def _day_ahead_entries(da: dict[str, Any], bids: dict[str, Any]) -> list[Entry]:
+    """The day-ahead transaction in integer micro-dollars. Energy charges and provider revenue
+    are rounded once each (`usd_to_micro_usd`); uplift credits are rounded once each and the
+    charges that fund them are apportioned so that they equal the credits to the micro-dollar
+    (`apportion_micro_usd`). `iso:day_ahead` takes the merchandising surplus, so the
+    transaction sums to exactly zero. A result without the uplift breakdown (a hand-written
+    file) books `payment_usd` as it stands."""
+    orders: list[tuple[str, str, int, float, float]] = []  # (order key, account, energy, credit, charge)
+    for i, a in enumerate(da["allocations"]):
+        account = f"buyer:{a['buyer'] or bids[a['bid']].buyer}"
+        if "energy_charge_usd" in a:
+            orders.append((f"a{i}", account, -usd_to_micro_usd(a["energy_charge_usd"]),
+                           float(a.get("uplift_credit_usd", 0.0)), float(a.get("uplift_charge_usd", 0.0))))
+        else:
+            orders.append((f"a{i}", account, -usd_to_micro_usd(a["payment_usd"]), 0.0, 0.0))
+    for i, pos in enumerate(da.get("providers", [])):
+        orders.append((f"p{i}", f"provider:{pos['provider']}", usd_to_micro_usd(pos["revenue_usd"]),
+                       float(pos["uplift_credit_usd"]), float(pos["uplift_charge_usd"])))
+    credits = {k: usd_to_micro_usd(c) for k, _, _, c, _ in orders}
+    weights = {k: ch for k, _, _, _, ch in orders if ch > 0}
+    credit_usd, charge_usd = math.fsum(c for *_, c, _ in orders), math.fsum(weights.values())
+    # charges fund the credits (flopgrid.market.uplift): equal up to float error -> exactly equal
+    same = abs(charge_usd - credit_usd) <= 1e-6 * max(1.0, credit_usd)
+    total_charge = sum(credits.values()) if same else usd_to_micro_usd(charge_usd)
+    charges = apportion_micro_usd(total_charge, weights) if weights else {}
+    entries = [Entry(account, energy + credits[k] - charges.get(k, 0)) for k, account, energy, _, _ in orders]
+    entries.append(Entry("iso:day_ahead", -sum(e.amount_micro_usd for e in entries)))
+    return entries
+
+
 def settle(scenario: Scenario, result: Any, delivery: Delivery) -> Settlement:
     """Settle a day-ahead result against metered delivery (see the module docstring)."""
     da = _result_dict(result)
@@ -179,12 +210,7 @@ def settle(scenario: Scenario, result: Any, delivery: Delivery) -> Settlement:
     pools = {p.id: p for p in scenario.pools}
     bids = {b.id: b for b in scenario.bids}
     # 1. day-ahead
-    entries = [Entry(f"buyer:{a['buyer'] or bids[a['bid']].buyer}", -a["payment_usd"]) for a in da["allocations"]]
-    for pos in da.get("providers", []):
-        receipt = pos["revenue_usd"] + pos["uplift_credit_usd"] - pos["uplift_charge_usd"]
-        entries.append(Entry(f"provider:{pos['provider']}", receipt))
-    entries.append(Entry("iso:day_ahead", -sum(e.amount_usd for e in entries)))
-    ledger.post("day-ahead positions at day-ahead prices (with uplift)", entries)
+    ledger.post("day-ahead positions at day-ahead prices (with uplift)", _day_ahead_entries(da, bids))
     # 2. real-time deviations
     allocs = {(a["bid"], a["pool"]): a for a in da["allocations"]}
     for m in delivery.allocations:
@@ -209,10 +235,11 @@ def settle(scenario: Scenario, result: Any, delivery: Delivery) -> Settlement:
             released_price = sum(rt.get((m.pool, t), 0.0) for t in rel_ts) / len(rel_ts)
         provider_charge = shortfall * max(rt_price, rate)
         buyer_credit = shortfall * rate + released * released_price
-        if provider_charge or buyer_credit:
+        charge_micro, credit_micro = usd_to_micro_usd(provider_charge), usd_to_micro_usd(buyer_credit)
+        if charge_micro or credit_micro:
             ledger.post(f"real-time deviation {m.bid} on {m.pool}", [
-                Entry(provider, -provider_charge), Entry(buyer, buyer_credit),
-                Entry("iso:real_time", provider_charge - buyer_credit)])
+                Entry(provider, -charge_micro), Entry(buyer, credit_micro),
+                Entry("iso:real_time", charge_micro - credit_micro)])
         buyer_short = 0.0
         if m.useful_eflop is not None and a.get("useful_eflop"):
             used = (chip_hours - shortfall - released) / chip_hours
