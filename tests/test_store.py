@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, inspect, select
 
-from flopgrid.store import LedgerImbalance, library_entries_micro, micro_usd, open_store, post_transaction
+from flopgrid.store import LedgerImbalance, open_store, post_transaction
 from flopgrid.store.keys import split_key, verify_key
 from flopgrid.store.models import ApiKey, LedgerEntry, LedgerTransaction, Participant
 
@@ -73,14 +73,3 @@ def test_keys_are_stored_as_salted_hashes_only(store):
         key_id, secret = split_key(new.key)
         assert row.key_id == key_id and secret not in (row.salt, row.secret_hash)
         assert verify_key(secret, row.salt, row.secret_hash) and not verify_key(secret + "x", row.salt, row.secret_hash)
-
-
-def test_library_entries_convert_to_a_zero_sum_in_micro_dollars():
-    from flopgrid.market.ledger import Entry
-
-    # three thirds of a dollar: each rounds, the residual lands on the ISO account
-    entries = [Entry("buyer:a", -1 / 3), Entry("buyer:b", -1 / 3), Entry("buyer:c", -1 / 3), Entry("iso:day_ahead", 1.0)]
-    out = library_entries_micro(entries)
-    assert sum(m for _, m in out) == 0
-    assert dict(out)["buyer:a"] == -333_333 and dict(out)["iso:day_ahead"] == 999_999
-    assert micro_usd(2.0000005) == 2_000_001 and micro_usd(-2.0000005) == -2_000_001

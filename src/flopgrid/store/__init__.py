@@ -9,25 +9,7 @@ the store itself (`flopgrid.store.ledger`).
 
 from flopgrid.store.db import Store, default_db_url, open_store
 from flopgrid.store.keys import KeyPair, hash_key, new_key, verify_key
-from flopgrid.store.ledger import (
-           LedgerImbalance,
-           library_entries_micro,
-           micro_usd,
-           post_transaction,
-           usd,
-)
+from flopgrid.store.ledger import LedgerImbalance, post_transaction, usd
 
-__all__ = [
-           "KeyPair",
-           "LedgerImbalance",
-           "Store",
-           "default_db_url",
-           "hash_key",
-           "library_entries_micro",
-           "micro_usd",
-           "new_key",
-           "open_store",
-           "post_transaction",
-           "usd",
-           "verify_key",
-]
+__all__ = ["KeyPair", "LedgerImbalance", "Store", "default_db_url", "hash_key", "new_key", "open_store",
+           "post_transaction", "usd", "verify_key"]

@@ -1,6 +1,9 @@
 """The store's ledger: integer micro-dollars, and a transaction that does not sum to zero is
 refused by the store itself - `post_transaction` checks, and a `before_flush` hook on every
-Session re-checks whatever reaches the database (entries are append-only)."""
+Session re-checks whatever reaches the database (entries are append-only). Float USD from a
+clearing becomes micro-dollars only through the library's one rounding rule,
+`flopgrid.market.usd_to_micro_usd`; settlement amounts arrive already in integers
+(`flopgrid.market.Entry.amount_micro_usd`)."""
 
 from __future__ import annotations
 
@@ -20,12 +23,6 @@ class LedgerImbalance(FlopgridError):
     """A ledger transaction whose entries do not sum to zero (refused; a bug, never user input)."""
 
 
-def micro_usd(amount_usd: float) -> int:
-    """USD (float) -> integer micro-dollars, half away from zero."""
-    q = abs(amount_usd) * MICRO
-    return int(q + 0.5) * (1 if amount_usd >= 0 else -1)
-
-
 def usd(amount_micro_usd: int) -> float:
     return amount_micro_usd / MICRO
 
@@ -43,22 +40,6 @@ def post_transaction(session: Session, kind: str, memo: str, entries: Iterable[t
     session.flush()
     session.add_all(LedgerEntry(transaction_id=tx.id, account=a, amount_micro_usd=m, participant_id=p) for a, m, p in rows)
     return tx
-
-
-def library_entries_micro(entries: Iterable) -> list[tuple[str, int]]:
-    """The one bridge from a `flopgrid.market` ledger transaction to integer micro-dollars.
-
-    Uses the library's `amount_micro_usd` when it has one; otherwise rounds each float
-    `amount_usd` and books the rounding residual (at most a few micro-dollars) on the
-    transaction's ISO account, so the integer transaction still sums to exactly zero."""
-    out = [(e.account, int(e.amount_micro_usd) if hasattr(e, "amount_micro_usd") else micro_usd(e.amount_usd))
-           for e in entries]
-    residual = -sum(m for _, m in out)
-    if residual and out:
-        i = next((i for i, (a, _) in enumerate(out) if a.startswith("iso:")),
-                 max(range(len(out)), key=lambda j: abs(out[j][1])))
-        out[i] = (out[i][0], out[i][1] + residual)
-    return out
 
 
 @event.listens_for(Session, "before_flush")

@@ -16,7 +16,8 @@ from flopgrid.api.allocations.service import to_out as alloc_out
 from flopgrid.api.auth import Caller
 from flopgrid.api.errors import conflict, invalid
 from flopgrid.api.markets.service import effective_status, get_row
-from flopgrid.store import Store, micro_usd, usd
+from flopgrid.market import usd_to_micro_usd
+from flopgrid.store import Store, usd
 from flopgrid.store.models import LedgerEntry, LedgerTransaction, Participant
 
 
@@ -55,7 +56,7 @@ def statements(store: Store, caller: Caller, market_id: str) -> list[Statement]:
             ents = by_pid.get(pid, [])
             da = sum(e.amount_micro_usd for e in ents if e.kind == "day_ahead")
             rt = sum(e.amount_micro_usd for e in ents if e.kind == "real_time")
-            up = micro_usd(uplift)
+            up = usd_to_micro_usd(uplift)
             account = next((e.account for e in ents), f"{'provider' if p.role == 'provider' else 'buyer'}:{p.name}")
             out.append(Statement(participant=p.name, account=account, market=market_id,
                                  positions=[alloc_out(a) for a in mine], day_ahead_micro_usd=da, real_time_micro_usd=rt,

@@ -12,7 +12,11 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from flopgrid.market import Allocation
-from flopgrid.market.settlement import MeteredAllocation
+
+# the settlement's delivery input is not re-exported at the market's top level: read it here only
+from flopgrid.market.settlement import Delivery, MeteredAllocation
+
+__all__ = ["AllocationOut", "Delivery", "MeteredAllocation", "Reading", "ReadingOut"]
 
 
 @dataclass

@@ -8,10 +8,9 @@ import dataclasses
 from sqlalchemy.orm import Session
 
 from flopgrid.api.allocations import repository
-from flopgrid.api.allocations.schemas import AllocationOut, Reading, ReadingOut
+from flopgrid.api.allocations.schemas import AllocationOut, Delivery, MeteredAllocation, Reading, ReadingOut
 from flopgrid.api.auth import Caller
 from flopgrid.api.errors import ApiError, conflict, not_found
-from flopgrid.market.settlement import Delivery, MeteredAllocation
 from flopgrid.store import Store
 from flopgrid.store.models import AllocationRow, MarketRow, ReadingRow
 

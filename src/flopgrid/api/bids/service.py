@@ -16,8 +16,7 @@ from flopgrid.api.bids import repository
 from flopgrid.api.bids.schemas import BidIn, BidOut, BidPage
 from flopgrid.api.errors import ApiError, conflict, invalid, not_found
 from flopgrid.api.markets import repository as markets
-from flopgrid.market import Bid, Horizon, Scenario
-from flopgrid.market.validation import validate_scenario
+from flopgrid.market import Bid, parse_scenario
 from flopgrid.store import Store
 from flopgrid.store.models import BidRow, MarketRow, utcnow
 
@@ -63,7 +62,7 @@ def _submit_once(store: Store, caller: Caller, market_id: str, bid: Bid, key: st
         if m is None:
             raise invalid("market", f"no market {market_id!r}")
         _gate_open(m, "bid")
-        validate_scenario(Scenario(horizon=Horizon.model_validate(m.horizon), bids=[bid]), "bid")
+        parse_scenario({"horizon": m.horizon, "bids": [bid.model_dump(mode="json", exclude_none=True)]}, "bid")
         if repository.id_taken(s, bid.id):
             raise conflict(f"field 'id': bid {bid.id!r} already exists")
         row = BidRow(id=bid.id, market_id=m.id, owner_id=caller.id, spec=bid.model_dump(mode="json", exclude_none=True),

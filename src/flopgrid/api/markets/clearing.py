@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import select, update
 
 from flopgrid.api.markets import repository
-from flopgrid.market import Bid, Horizon, Pool, Reserve, Scenario, clear
-from flopgrid.store import Store, micro_usd
+from flopgrid.market import Bid, Horizon, Pool, Reserve, Scenario, clear, usd_to_micro_usd
+from flopgrid.store import Store
 from flopgrid.store.models import AllocationRow, BidRow, PoolRow, PriceRowDB, utcnow
 
 log = logging.getLogger("flopgrid.api.clearing")
@@ -88,15 +88,15 @@ def run_clearing(store: Store, market_id: str, time_limit_s: float | None = 60.0
     with store.write() as s:
         if not repository.transition(
                 s, market_id, ("clearing",), "cleared", solver_status=result.status, gap=result.gap,
-                welfare_micro_usd=micro_usd(result.welfare_usd), solve_seconds=result.solve_seconds,
+                welfare_micro_usd=usd_to_micro_usd(result.welfare_usd), solve_seconds=result.solve_seconds,
                 scenario=scenario.model_dump(mode="json", exclude_none=True), result=rd, cleared_at=utcnow()):
             return "lost"
         s.add_all(AllocationRow(market_id=market_id, bid_id=a["bid"], pool_id=a["pool"], buyer_id=bid_owner[a["bid"]],
                                 provider_id=pool_owner[a["pool"]], chips=a["chips"], start=a["start"],
-                                intervals=a["intervals"], payment_micro_usd=micro_usd(a["payment_usd"]), detail=a)
+                                intervals=a["intervals"], payment_micro_usd=usd_to_micro_usd(a["payment_usd"]), detail=a)
                   for a in rd["allocations"])
         s.add_all(PriceRowDB(market_id=market_id, pool_id=p["pool"], interval=p["interval"],
-                             price_micro_usd_per_chip_hour=micro_usd(p["price_per_chip_hour"]),
+                             price_micro_usd_per_chip_hour=usd_to_micro_usd(p["price_per_chip_hour"]),
                              cleared_chips=int(p["cleared_chips"])) for p in rd["prices"])
         cleared = [a["bid"] for a in rd["allocations"]]
         if cleared:

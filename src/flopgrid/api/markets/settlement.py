@@ -13,9 +13,8 @@ from flopgrid.api.markets import repository
 from flopgrid.api.markets.schemas import MarketOut
 from flopgrid.api.markets.service import effective_status, get_row, to_out
 from flopgrid.api.participants.repository import ids_by_name
-from flopgrid.market import Scenario
-from flopgrid.market.settlement import settle
-from flopgrid.store import Store, library_entries_micro, post_transaction
+from flopgrid.market import Scenario, settle
+from flopgrid.store import Store, post_transaction
 from flopgrid.store.models import SettlementRow, utcnow
 
 log = logging.getLogger("flopgrid.api.settlement")
@@ -38,7 +37,7 @@ def settle_market(store: Store, market_id: str) -> MarketOut:
         scenario, result = Scenario.model_validate(m.scenario), m.result
         delivery = delivery_for(s, market_id)
     settlement = settle(scenario, result, delivery)
-    txs = [(tx.memo, library_entries_micro(tx.entries)) for tx in settlement.ledger.transactions]
+    txs = [(tx.memo, [(e.account, e.amount_micro_usd) for e in tx.entries]) for tx in settlement.ledger.transactions]
     with store.write() as s:
         if not repository.transition(s, market_id, ("cleared",), "settled", settled_at=utcnow()):
             raise conflict(f"market {market_id!r} is no longer cleared; it was settled or changed meanwhile")

@@ -10,12 +10,11 @@ from flopgrid.api.auth import Caller, own_name
 from flopgrid.api.errors import ApiError, conflict, invalid, not_found
 from flopgrid.api.pools import repository
 from flopgrid.api.pools.schemas import PoolIn
-from flopgrid.market import Horizon, Pool, Scenario
-from flopgrid.market.validation import validate_scenario
+from flopgrid.market import Pool, parse_scenario
 from flopgrid.store import Store
 from flopgrid.store.models import PoolRow, utcnow
 
-MAX_HORIZON = Horizon(intervals=10_000)
+MAX_HORIZON = {"intervals": 10_000}  # a pool's `available` is checked against the longest horizon
 
 
 def checked_pool(data: dict[str, Any]) -> Pool:
@@ -24,7 +23,7 @@ def checked_pool(data: dict[str, Any]) -> Pool:
     except ValidationError as exc:
         err = exc.errors()[0]
         raise invalid(".".join(str(p) for p in err["loc"]) or "pool", err["msg"]) from None
-    validate_scenario(Scenario(horizon=MAX_HORIZON, pools=[pool]), "pool")
+    parse_scenario({"horizon": MAX_HORIZON, "pools": [pool.model_dump(mode="json", exclude_none=True)]}, "pool")
     return pool
 
 
