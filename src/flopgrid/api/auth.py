@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from flopgrid.api.errors import ApiError
@@ -49,8 +50,19 @@ def _unauthorized(msg: str) -> ApiError:
     return ApiError(401, msg)
 
 
-def get_caller(request: Request,
-               creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Caller:
+def _load_key(store, key_id: str) -> tuple[str, str, Caller] | None:  # noqa: ANN001
+    with store.read() as s:
+        row = s.get(ApiKey, key_id)
+        if row is None:
+            return None
+        p = s.get(Participant, row.participant_id)
+        return row.salt, row.secret_hash, Caller(p.id, p.name, p.role)
+
+
+async def get_caller(request: Request,
+                     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Caller:
+    """Async (a cached key costs one SHA-256 on the event loop); a cache miss reads the store
+    in the thread pool."""
     if creds is None or not creds.credentials:
         raise _unauthorized("missing API key (Authorization: Bearer <key>)")
     parts = split_key(creds.credentials)
@@ -60,12 +72,9 @@ def get_caller(request: Request,
     cache: KeyCache = request.app.state.key_cache
     hit = cache.get(key_id)
     if hit is None:
-        with request.app.state.store.read() as s:
-            row = s.get(ApiKey, key_id)
-            if row is None:
-                raise _unauthorized("unknown API key")
-            p = s.get(Participant, row.participant_id)
-            hit = (row.salt, row.secret_hash, Caller(p.id, p.name, p.role))
+        hit = await run_in_threadpool(_load_key, request.app.state.store, key_id)
+        if hit is None:
+            raise _unauthorized("unknown API key")
         cache.put(key_id, *hit)
     salt, secret_hash, caller = hit
     if not verify_key(secret, salt, secret_hash):
@@ -79,7 +88,7 @@ AnyCaller = Annotated[Caller, Depends(get_caller)]
 def require(*roles: str):
     """A dependency: the caller, if its role is one of `roles`, else 403."""
 
-    def _check(caller: AnyCaller) -> Caller:
+    async def _check(caller: AnyCaller) -> Caller:
         if caller.role not in roles:
             raise ApiError(403, f"role {caller.role!r} may not call this endpoint (allowed: {', '.join(roles)})")
         return caller

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from flopgrid.store import Store
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:  # async: no thread hop for a plain lookup
     return request.app.state.store
 
 

@@ -4,14 +4,16 @@ Two session factories share one engine: `read()` (deferred transactions, concurr
 writers under WAL) and `write()` (on SQLite `BEGIN IMMEDIATE`, so a read-then-write
 transaction never fails on lock upgrade; on PostgreSQL the same READ COMMITTED transaction).
 Each is used as `with store.write() as s: ...` - one database transaction that commits on
-exit and rolls back on any exception.
+exit and rolls back on any exception. On SQLite the writers of one process also queue on a
+lock (SQLite's own busy wait sleeps up to 100 ms a try); other processes still wait on SQLite's.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +76,9 @@ class Store:
     engine: Engine
 
     def __post_init__(self) -> None:
+        # SQLite has one writer at a time; waiting on its busy handler sleeps in steps of up to
+        # 100 ms, so this process's writers queue on a lock instead (handoff in microseconds).
+        self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext()
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(flopgrid_write=True), expire_on_commit=False)
 
@@ -88,7 +93,7 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        with self._write() as s, s.begin():
+        with self._write_lock, self._write() as s, s.begin():
             yield s
 
     def upgrade(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from flopgrid.api.auth import Caller, own_name
@@ -18,14 +19,14 @@ from flopgrid.api.errors import ApiError, conflict, invalid, not_found
 from flopgrid.api.markets import repository as markets
 from flopgrid.market import Bid, parse_scenario
 from flopgrid.store import Store
-from flopgrid.store.models import BidRow, MarketRow, utcnow
+from flopgrid.store.models import BidRow, utcnow
 
 
 def to_out(b: BidRow) -> BidOut:
     return BidOut(**b.spec, market=b.market_id, status=b.status, reason=b.reason, created_at=b.created_at)
 
 
-def _gate_open(m: MarketRow, action: str) -> None:
+def _gate_open(m, action: str) -> None:  # noqa: ANN001 - a MarketRow or a markets.gate() row
     gate = m.gate_closure_at.isoformat().replace("+00:00", "Z")
     if m.status != "open" or utcnow() >= m.gate_closure_at:
         raise conflict(f"market {m.id!r}: gate closed at {gate} ({action} refused; market is {m.status})")
@@ -36,40 +37,39 @@ def _request_hash(body: BidIn) -> str:
 
 
 def submit(store: Store, caller: Caller, body: BidIn, idempotency_key: str | None) -> tuple[BidOut, bool]:
-    """(the bid, created?) - created False when an Idempotency-Key replay returned the stored one."""
+    """(the bid, created?) - created False when an Idempotency-Key replay returned the stored one.
+
+    The happy path is two statements in one write transaction: read the market (gate check),
+    insert the bid. A unique-constraint hit (same key, or same bid id) is sorted out after."""
     buyer = own_name(caller, body.buyer, "buyer")
     bid = Bid.model_validate({**body.model_dump(exclude={"market"}, exclude_none=True), "buyer": buyer})
     digest = _request_hash(body) if idempotency_key else None
-    for attempt in (1, 2):
-        try:
-            return _submit_once(store, caller, body.market, bid, idempotency_key, digest)
-        except IntegrityError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    try:
+        return _insert(store, caller, body.market, bid, idempotency_key, digest), True
+    except IntegrityError:
+        pass
+    with store.read() as s:
+        prior = repository.by_idempotency_key(s, caller.id, idempotency_key) if idempotency_key else None
+        if prior is not None:
+            if prior.request_hash != digest:
+                raise conflict("header 'Idempotency-Key': already used with a different body")
+            return to_out(prior), False
+        if repository.id_taken(s, bid.id):
+            raise conflict(f"field 'id': bid {bid.id!r} already exists")
+    raise conflict("the bid conflicts with one submitted at the same moment; retry")
 
 
-def _submit_once(store: Store, caller: Caller, market_id: str, bid: Bid, key: str | None,
-                 digest: str | None) -> tuple[BidOut, bool]:
+def _insert(store: Store, caller: Caller, market_id: str, bid: Bid, key: str | None, digest: str | None) -> BidOut:
     with store.write() as s:
-        if key:
-            prior = repository.by_idempotency_key(s, caller.id, key)
-            if prior is not None:
-                if prior.request_hash != digest:
-                    raise conflict("header 'Idempotency-Key': already used with a different body")
-                return to_out(prior), False
-        m = markets.get(s, market_id, for_share=True)
+        m = markets.gate(s, market_id)
         if m is None:
             raise invalid("market", f"no market {market_id!r}")
         _gate_open(m, "bid")
-        parse_scenario({"horizon": m.horizon, "bids": [bid.model_dump(mode="json", exclude_none=True)]}, "bid")
-        if repository.id_taken(s, bid.id):
-            raise conflict(f"field 'id': bid {bid.id!r} already exists")
-        row = BidRow(id=bid.id, market_id=m.id, owner_id=caller.id, spec=bid.model_dump(mode="json", exclude_none=True),
-                     status="open", idempotency_key=key, request_hash=digest, created_at=utcnow())
-        s.add(row)
-        s.flush()
-        return to_out(row), True
+        parse_scenario({"horizon": m.horizon, "bids": [spec := bid.model_dump(mode="json", exclude_none=True)]}, "bid")
+        now = utcnow()
+        s.execute(insert(BidRow).values(id=bid.id, market_id=m.id, owner_id=caller.id, spec=spec, status="open",
+                                        idempotency_key=key, request_hash=digest, created_at=now))
+    return BidOut(**spec, market=m.id, status="open", reason=None, created_at=now)
 
 
 def get(store: Store, caller: Caller, bid_id: str) -> BidOut:
@@ -93,7 +93,7 @@ def cancel(store: Store, caller: Caller, bid_id: str) -> BidOut:
         b = repository.get_visible(s, caller, bid_id)
         if b is None:
             raise not_found("bid", bid_id)
-        _gate_open(markets.get(s, b.market_id, for_share=True), "cancel")
+        _gate_open(markets.gate(s, b.market_id), "cancel")
         if b.status != "open":
             raise ApiError(409, f"bid {bid_id!r} is {b.status}; only an open bid can be cancelled")
         b.status, b.reason = "cancelled", "cancelled by the buyer"

@@ -17,6 +17,15 @@ def get(s: Session, market_id: str, *, for_share: bool = False) -> MarketRow | N
     return s.scalar(q)
 
 
+def gate(s: Session, market_id: str):  # noqa: ANN201 - a Row (id, status, gate_closure_at, horizon)
+    """The few columns a bid or cancel checks (a light read on the hot path); on PostgreSQL the
+    row is held shared, so close / clear wait for the bids already past the check."""
+    q = select(MarketRow.id, MarketRow.status, MarketRow.gate_closure_at, MarketRow.horizon).where(MarketRow.id == market_id)
+    if s.bind.dialect.name == "postgresql":
+        q = q.with_for_update(read=True)
+    return s.execute(q).first()
+
+
 def listing(s: Session, status: str | None = None) -> list[MarketRow]:
     q = select(MarketRow).order_by(MarketRow.created_at, MarketRow.id)
     if status:
