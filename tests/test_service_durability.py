@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from flopgrid.store import open_store
 from flopgrid.store.models import BidRow, LedgerEntry, LedgerTransaction
 
-N_BIDS, CLIENTS, KILLS = 400, 4, 3
+N_BIDS, CLIENTS, KILLS = 300, 4, 3
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -64,7 +64,7 @@ def outcome(request, tmp_path):
         t.start()
     kills = 0
     while any(t.is_alive() for t in threads) and kills < KILLS:
-        time.sleep(0.2 + rng.random() * 0.3)
+        time.sleep(0.15 + rng.random() * 0.25)
         srv.kill()
         kills += 1
         srv.start()
