@@ -38,6 +38,14 @@ def make_db(kind: str, pg: PostgresServer | None, tmp: Path) -> str:
     return pg.new_database()
 
 
+def module_db(request, tmp_path_factory, tag: str) -> tuple[Path, str]:  # noqa: ANN001
+    """(a temp dir, a fresh database URL) for a module fixture parametrized by database kind."""
+    kind = getattr(request, "param", "sqlite")
+    tmp = tmp_path_factory.mktemp(f"{tag}-{kind}")
+    pg = request.getfixturevalue("postgres_server") if kind == "postgresql" else None
+    return tmp, make_db(kind, pg, tmp)
+
+
 def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     full = {**os.environ, "PYTHONPATH": str(REPO / "src"), **(env or {})}
     return subprocess.run([sys.executable, "-m", "flopgrid", *args], capture_output=True, text=True, env=full,

@@ -14,7 +14,7 @@ from collections import defaultdict
 
 import httpx
 import pytest
-from service_support import ServerProcess, auth, create_key, gate_in, make_db, run_cli
+from service_support import ServerProcess, auth, create_key, gate_in, module_db, run_cli
 
 from flopgrid.market import usd_to_micro_usd
 from flopgrid.market.generate import generate_scenario
@@ -56,9 +56,7 @@ def library_run(tmp_path_factory) -> tuple[dict, dict]:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def cycle(request, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp(f"cycle-{request.param}")
-    pg = request.getfixturevalue("postgres_server") if request.param == "postgresql" else None
-    db = make_db(request.param, pg, tmp)
+    tmp, db = module_db(request, tmp_path_factory, "cycle")
     op = create_key(db, "operator", "op")
     dispatcher = create_key(db, "dispatcher", "dispatch-1")
     srv = ServerProcess(db, tmp / "server.log").start()

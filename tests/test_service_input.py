@@ -14,7 +14,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from service_support import ServerProcess, auth, create_key, gate_in, make_db, small_bid, small_pool
+from service_support import ServerProcess, auth, create_key, gate_in, module_db, small_bid, small_pool
 from sqlalchemy import inspect, text
 
 from flopgrid.store import open_store
@@ -24,9 +24,7 @@ EXAMPLES_PER_ENDPOINT = 4
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def served(request, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp(f"input-{request.param}")
-    pg = request.getfixturevalue("postgres_server") if request.param == "postgresql" else None
-    db = make_db(request.param, pg, tmp)
+    tmp, db = module_db(request, tmp_path_factory, "input")
     keys = {"operator": create_key(db, "operator", "op"), "buyer": create_key(db, "buyer", "b1"),
             "provider": create_key(db, "provider", "p1")}
     srv = ServerProcess(db, tmp / "server.log").start()

@@ -7,7 +7,7 @@ import time
 
 import httpx
 import pytest
-from service_support import ServerProcess, auth, create_key, gate_in, make_db, small_bid, small_pool
+from service_support import ServerProcess, auth, create_key, gate_in, module_db, small_bid, small_pool
 from sqlalchemy import inspect, text
 
 from flopgrid.store import open_store
@@ -15,9 +15,7 @@ from flopgrid.store import open_store
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def world(request, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp(f"sec-{request.param}")
-    pg = request.getfixturevalue("postgres_server") if request.param == "postgresql" else None
-    db = make_db(request.param, pg, tmp)
+    tmp, db = module_db(request, tmp_path_factory, "sec")
     op = create_key(db, "operator", "op")
     srv = ServerProcess(db, tmp / "server.log").start()
     c = httpx.Client(base_url=srv.url, timeout=30)
