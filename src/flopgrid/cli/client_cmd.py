@@ -106,8 +106,14 @@ def bid_list(market: str | None = typer.Option(None, "--market"), server: str = 
     """Your bids (operator: all), with status and reason."""
     with _client(server, key) as c:
         bids = c.bids(market)
-    emit({"bids": bids}, as_json, lambda r: _rows("bids", ["bid", "market", "status", "reason"], [
-        [b["id"], b["market"], b["status"], b.get("reason") or ""] for b in r["bids"]]))
+    emit({"bids": bids}, as_json, _render_bids)
+
+
+def _render_bids(r: dict) -> None:
+    _rows("bids", ["bid", "market", "status"], [[b["id"], b["market"], b["status"]] for b in r["bids"]])
+    for b in r["bids"]:
+        if b.get("reason") and b["status"] == "unserved":
+            console.print(f"[dim]{b['id']}: {b['reason']}[/dim]", highlight=False)
 
 
 @bid_app.command("cancel")
@@ -123,8 +129,9 @@ def bid_cancel(bid_id: str = typer.Argument(...), server: str = SERVER, key: str
 def _market_line(m: dict) -> None:
     gap = "" if m.get("gap") is None else f", gap {100 * m['gap']:.3g}%"
     why = f" ({m['reason']})" if m.get("reason") else ""
-    console.print(f"market {m['id']} ({m['kind']}): {m['status']}{why}, gate {m['gate_closure_at']}"
-                  f"{', solver ' + m['solver_status'] if m.get('solver_status') else ''}{gap}", highlight=False)
+    console.print(f"market {m['id']} ({m['kind']}): {m['status']}{why}", highlight=False)
+    solver = f", solver {m['solver_status']}{gap}" if m.get("solver_status") else ""
+    console.print(f"  gate {m['gate_closure_at'][:19]}Z{solver}", highlight=False)
 
 
 @market_app.command("create")
@@ -190,7 +197,7 @@ def market_prices(market_id: str = typer.Argument(...), csv: bool = typer.Option
         rows = c.prices(market_id)
     traded = [p for p in rows if p["cleared_chips"] > 0]
     emit({"prices": rows}, as_json, lambda r: _rows(
-        f"prices of {market_id} (USD per chip-hour; {len(traded)} traded of {len(rows)})",
+        f"{market_id}: {len(traded)} of {len(rows)} traded (USD/chip-h)",
         ["pool", "interval", "$/chip-h", "cleared chips"],
         [[p["pool"], p["interval"], f"{p['price_per_chip_hour']:.2f}", p["cleared_chips"]] for p in traded[:40]]))
 
