@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse
 
 from flopgrid.api.auth import AnyCaller, Caller, require
 from flopgrid.api.bids import service
@@ -16,13 +17,13 @@ Buyer = Annotated[Caller, require("buyer")]
 
 
 @router.post("", status_code=201, response_model=BidOut)
-def submit(body: BidIn, store: StoreDep, caller: Buyer, response: Response,
-           idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> BidOut:
-    """A Bid plus `market`. With `Idempotency-Key`, a retry returns the stored bid."""
+def submit(body: BidIn, store: StoreDep, caller: Buyer,
+           idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> JSONResponse:
+    """A Bid plus `market`. With `Idempotency-Key`, a retry returns the stored bid (header
+    `Idempotent-Replayed: true`). The answer is a BidOut, serialised once (the hot path)."""
     out, created = service.submit(store, caller, body, idempotency_key)
-    if not created:
-        response.headers["Idempotent-Replayed"] = "true"
-    return out
+    return JSONResponse(out.model_dump(mode="json"), status_code=201,
+                        headers=None if created else {"Idempotent-Replayed": "true"})
 
 
 @router.get("", response_model=BidPage)
