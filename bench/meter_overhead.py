@@ -1,12 +1,14 @@
 """Meter overhead on the bundled CPU GPT: median step time with and without the meter.
 
-    python bench/meter_overhead.py [--rounds 8] [--steps 10] [--size small] [--threads 1]
+    python bench/meter_overhead.py [--rounds 8] [--steps 10] [--size small] [--threads 1] [--watch]
 
 Runs are interleaved (each round runs an unmetered and a metered run of `--steps` steps,
 alternating which goes first) so machine load hits both arms alike. Each step is timed
 from one loop iteration to the next (data fetch + train step + whatever the meter adds).
 Also prints the meter's own cost per step with an empty loop body (no training), the
 noise-free figure, as a fraction of the unmetered median step. Target: overhead <= 1%.
+`--watch` meters with `Meter.watch(model)` (one gradient hook per parameter: the
+straggler probe of multi-rank runs).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ def main() -> None:
     ap.add_argument("--size", default="small")
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--watch", action="store_true", help="also time each step's arrival at the gradient sync")
     args = ap.parse_args()
 
     import torch
@@ -49,6 +52,8 @@ def main() -> None:
 
     def run(metered: bool, body=train) -> list[float]:
         meter = Meter(tmp / "run.jsonl", model_spec=cfg.model_spec(), device="cpu", truncate=True) if metered else None
+        if meter and args.watch:
+            meter.watch(model)
         loop = meter.steps(batches, stop=args.steps) if meter else enumerate(islice(batches, args.steps))
         times, t_prev = [], time.perf_counter()
         for _, (x, y) in loop:
@@ -84,7 +89,8 @@ def main() -> None:
     cost_s = (metered_s - bare_s) / n
 
     print(f"model {args.size} ({cfg.n_layers}L d={cfg.d_model} T={cfg.seq_len}), batch {args.batch_size}, "
-          f"{args.threads} thread(s), {args.rounds} rounds x {args.steps} steps per arm")
+          f"{args.threads} thread(s), {args.rounds} rounds x {args.steps} steps per arm"
+          + (", metered arm watches the model's gradients" if args.watch else ""))
     print(f"median step without meter: {1e3 * med_off:.2f} ms  (n={len(off)})")
     print(f"median step with meter:    {1e3 * med_on:.2f} ms  (n={len(on)})")
     print(f"overhead (medians):        {100 * (med_on / med_off - 1):+.3f} %  (ratio {med_on / med_off:.4f})")

@@ -21,8 +21,10 @@ from pathlib import Path
 
 from flopgrid.perf.published import check_run, run_from_row
 
+from _shared import shared_file, skip_line
+
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT = REPO.parent / "shared" / "reference" / "perf_measured.csv"
+IN_SAMPLE = "reference/perf_measured.csv"  # under ../shared
 HELDOUT = REPO / "bench" / "perf_heldout_h100.csv"
 
 
@@ -55,7 +57,11 @@ def main(paths: list[str]) -> int:
     if paths:
         block("out-of-sample (not used for fitting)", [Path(p) for p in paths])
         return 0
-    block("in-sample (the calibration rows)", [DEFAULT])
+    in_sample = shared_file(IN_SAMPLE)
+    if in_sample is None:
+        print(skip_line("the in-sample block", IN_SAMPLE))
+    else:
+        block("in-sample (the calibration rows)", [in_sample])
     block("out-of-sample (not used for fitting)", [HELDOUT])
     return 0
 

@@ -19,12 +19,13 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from scipy.optimize import minimize
-
 from flopgrid.perf.constants import CALIBRATION, Calibration
 from flopgrid.perf.published import check_run, run_from_row
+from scipy.optimize import minimize
 
-DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "reference" / "perf_measured.csv"
+from _shared import require_shared
+
+IN_SAMPLE = "reference/perf_measured.csv"  # under ../shared
 NAMES = ("gemm_eff_max", "gemm_half_dim_elems", "hbm_eff", "link_eff", "dp_overlap")
 BOUNDS = ((0.5, 0.95), (1.0, 4000.0), (0.4, 1.0), (0.3, 1.0), (0.0, 1.0))
 
@@ -51,7 +52,7 @@ def summary(errs) -> str:
 
 
 def main(argv: list[str]) -> int:
-    path = Path(argv[0]) if argv else DEFAULT
+    path = Path(argv[0]) if argv else require_shared(IN_SAMPLE, "the calibration")
     with path.open(newline="") as fh:
         runs = [run_from_row(r) for r in csv.DictReader(fh)]
     x0 = [getattr(CALIBRATION, n) for n in NAMES]

@@ -11,26 +11,28 @@ length and bid cap can be set (`--market-epoch-s`, `--market-max-bids`).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from pathlib import Path
 
 from flopgrid.sim import RateTable, Simulation, load_fleet, load_trace, summarize
 from flopgrid.sim.policies import make_policy
 from flopgrid.sim.policies.market import Market
 
-DEFAULT = Path(os.environ.get("FLOPGRID_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data/traces/philly_pollux.csv"
+from _shared import require_shared
+
+PHILLY = "data/traces/philly_pollux.csv"  # under ../shared
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("trace", nargs="?", default=str(DEFAULT))
+    ap.add_argument("trace", nargs="?", default=None, help="trace file (default: ../shared's Philly trace)")
     ap.add_argument("--policies", default="fifo,backfill,las,goodput,market")
     ap.add_argument("--market-epoch-s", type=float, default=None, help="market epoch (default: the policy's)")
     ap.add_argument("--market-max-bids", type=int, default=None, help="bids per clearing (default: the policy's)")
     ap.add_argument("--fleet", default="philly-like")
     args = ap.parse_args()
+    if args.trace is None:
+        args.trace = str(require_shared(PHILLY, "the Philly benchmark"))
     t = time.perf_counter()
     load = load_trace(args.trace, "philly" if "philly" in args.trace else None)
     fleet = load_fleet(args.fleet)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from conftest import assert_bad_input
@@ -23,7 +24,7 @@ def test_issue_example_prints_every_contract_key(cli):
 
 
 def test_human_output_states_convention(cli):
-    p = cli("mfu", "gpt2-124m", "--hardware", "a100", "--chips", "1", "--step-time", "0.5",
+    p = cli("mfu", "gpt2-124m", "--hardware", "a100", "--chips", "1", "--step-time", "2.0",
             "--global-batch-tokens", "524288", "--attention", "causal", "--recompute", "selective")
     assert p.returncode == 0, p.stderr
     assert "MFU" in p.stdout and "causal attention" in p.stdout and "selective recompute" in p.stdout
@@ -54,11 +55,33 @@ def test_malformed_spec_file(cli, tmp_path):
     assert_bad_input(cli("mfu", str(f), "--hardware", "h100", "--chips", "1", "--tokens-per-second", "1"), "n_layers")
 
 
-def test_mfu_above_one_warns(cli):
-    p = cli("mfu", "llama3-8b", "--hardware", "h100", "--chips", "1", "--tokens-per-second", "1e6", "--json")
+def test_mfu_above_one_is_an_error_unless_allowed(cli):
+    args = ("mfu", "llama3-8b", "--hardware", "h100", "--chips", "1", "--tokens-per-second", "1e6", "--json")
+    p = cli(*args)
+    assert_bad_input(p, "above 100%", "inconsistent", "1e+06 tokens/s", "--allow-over-peak")
+    assert p.stdout == ""
+    p = cli(*args, "--allow-over-peak")
     assert p.returncode == 0
     assert json.loads(p.stdout)["mfu"] > 1
     assert "above 100%" in p.stderr and "inconsistent" in p.stderr
+
+
+def test_hf_config_without_training_length_warns_and_table_shows_seq_len(cli, tmp_path):
+    """Llama 3.1's config.json says max_position_embeddings 131,072 (its context window):
+    taken as the training length it gave ~190% MFU for a realistic run."""
+    cfg = json.loads((Path(__file__).parent / "data/hf/llama3-8b.config.json").read_text())
+    cfg["max_position_embeddings"] = 131072
+    f = tmp_path / "config.json"
+    f.write_text(json.dumps(cfg))
+    args = ("mfu", str(f), "--hardware", "h100", "--chips", "8", "--tokens-per-second", "100000")
+    p = cli(*args)
+    assert p.returncode == 0, p.stderr
+    warn = [line for line in p.stderr.splitlines() if line.strip()]
+    assert len(warn) == 1 and "131,072" in warn[0] and "assuming seq_len 4,096" in warn[0] and "--seq-len" in warn[0]
+    assert "sequence length" in p.stdout and "4,096 tokens" in p.stdout
+    p = cli(*args, "--seq-len", "8192", "--json")
+    assert p.returncode == 0 and p.stderr == ""
+    assert json.loads(p.stdout)["seq_len"] == 8192
 
 
 def test_cpu_peak_measure_then_mfu(cli, tmp_path):
@@ -86,3 +109,32 @@ def test_catalog_commands(cli):
     out = json.loads(p.stdout)
     assert out["params_active"] < out["params_total"]
     assert_bad_input(cli("hardware", "show", "nope"), "unknown hardware")
+
+
+def test_cpu_peak_keeps_a_better_cached_figure(cli, tmp_path):
+    """A lower measurement (a busy machine) never silently replaces the cached peak; the
+    cache keeps the spread of the repeats, the time of measurement and the load average."""
+    pytest.importorskip("torch")
+    env = {"FLOPGRID_CACHE_DIR": str(tmp_path)}
+    measure = ("peak", "--measure", "--size", "256", "--seconds", "0.3", "--repeats", "3", "--json")
+    p = cli(*measure, env=env)
+    assert p.returncode == 0, p.stderr
+    cache = tmp_path / "cpu_peak.json"
+    record = json.loads(cache.read_text())
+    entry = record["measurements"]["fp32"]
+    assert entry["repeats"] == 3 and 0 <= entry["spread"] < 1 and entry["measured_at"].endswith("Z")
+    assert "load_average" in entry
+    better = 1e15  # as if measured earlier on an idle machine (a petaFLOP/s CPU: above any real one)
+    record["peak_flops"]["fp32"] = better
+    record["measurements"]["fp32"]["flops_per_s"] = better
+    cache.write_text(json.dumps(record))
+    before = cache.read_text()
+    p = cli(*measure, env=env)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["stored"] is False and out["peak_flops"] == better and out["measured_flops"] < better
+    assert "kept the cached fp32 peak" in p.stderr and "--force" in p.stderr
+    assert cache.read_text() == before
+    p = cli(*measure, "--force", env=env)
+    assert json.loads(p.stdout)["stored"] is True
+    assert json.loads(cache.read_text())["peak_flops"]["fp32"] < better

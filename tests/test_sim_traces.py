@@ -103,8 +103,8 @@ def test_cli_synth_then_simulate_compare_json(tmp_path):
     html = (tmp_path / "rep/report.html").read_text()
     # self-contained (opens offline: no CDN script) and holds the five charts of the issue
     assert "src=\"https://cdn.plot.ly" not in html and "plotly.js v" in html
-    for title in ("utilisation over time", "queue length", "JCT CDF", "MFU of completed jobs",
-                  "useful EFLOP lost to failures"):
+    for title in ("Utilisation over time", "Queue length", "Job completion time (CDF)", "MFU of completed jobs",
+                  "Work lost to failures"):
         assert title in html
 
 

@@ -44,3 +44,18 @@ def require_positive(value: float, what: str) -> float:
     if value is None or not math.isfinite(value) or value <= 0:
         raise UserInputError(f"{what} must be a finite number > 0, got {value!r}")
     return value
+
+
+SEED_MAX = 2**32 - 1  # numpy's default_rng and torch.manual_seed take any seed in [0, 2^32)
+
+
+def require_int_range(value: int, low: int, high: int, what: str) -> int:
+    """Return `value` if low <= value <= high, else raise UserInputError naming it."""
+    if value is None or not low <= value <= high:
+        raise UserInputError(f"{what} must be an integer from {low:,} to {high:,}, got {value!r}")
+    return value
+
+
+def require_seed(seed: int, what: str = "--seed") -> int:
+    """A random seed: an integer in [0, 2^32)."""
+    return require_int_range(seed, 0, SEED_MAX, what)

@@ -107,7 +107,7 @@ def load_cluster(name_or_path: str | None, hardware: str | None = None, chips: i
             f"unknown cluster {name_or_path!r}{did_you_mean(name_or_path, CLUSTERS)}: give a name "
             f"({', '.join(CLUSTERS)}) or a JSON/YAML file"
         )
-    data = read_mapping(path)
+    data = read_mapping(path, "cluster file")
     data["hardware"] = ALIASES.get(str(data.get("hardware", "")), data.get("hardware"))
     if data.get("hardware") not in (*ACCELERATORS, "cpu"):
         get_accelerator(str(data.get("hardware")))  # raises with the list of names

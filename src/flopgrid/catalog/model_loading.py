@@ -26,6 +26,20 @@ class SpecWarning(UserWarning):
     """A spec was read but something in it was ignored."""
 
 
+class SeqLenWarning(SpecWarning):
+    """A Hugging Face config.json does not state the training sequence length: a default
+    was assumed (a `--seq-len` given on the command line silences it)."""
+
+
+# A Hugging Face config.json states a model's context window (`max_position_embeddings`:
+# 131,072 for Llama 3.1), not the sequence length it is trained at (8,192 for Llama 3
+# pre-training, Dubey et al. 2024, Sec. 3.4). Fields that do state the training length:
+STATED_SEQ_LEN_FIELDS = ("seq_length", "max_seq_len", "n_positions", "n_ctx")
+# Assumed otherwise (with a SeqLenWarning): Llama 2's training length (Touvron et al. 2023,
+# Table 1), capped by the context window.
+DEFAULT_HF_SEQ_LEN = 4096
+
+
 def get_model(name: str) -> ModelSpec:
     """A catalog model by name (case-insensitive), with a did-you-mean on a miss."""
     key = name.lower().strip()
@@ -46,7 +60,7 @@ def load_model(name_or_path: str | dict[str, Any] | ModelSpec) -> ModelSpec:
     if path.suffix.lower() in (".json", ".yaml", ".yml") or path.exists():
         if not path.exists():
             raise UserInputError(f"model file {str(path)!r} does not exist")
-        data = read_mapping(path)
+        data = read_mapping(path, "model file")
         data.setdefault("name", path.stem if path.name != "config.json" else path.parent.name or "hf-model")
         return model_from_mapping(data, str(path))
     return get_model(name_or_path)
@@ -88,7 +102,13 @@ def hf_to_spec(cfg: dict[str, Any]) -> dict[str, Any]:
     out["d_model"] = _first(cfg, "hidden_size", "n_embd", "d_model")
     out["n_heads"] = _first(cfg, "num_attention_heads", "n_head", "n_heads")
     out["vocab_size"] = cfg.get("vocab_size")
-    out["seq_len"] = _first(cfg, "max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "n_ctx")
+    out["seq_len"] = _first(cfg, *STATED_SEQ_LEN_FIELDS)
+    window = cfg.get("max_position_embeddings")
+    if out["seq_len"] is None and isinstance(window, int) and window > 0:
+        out["seq_len"] = min(window, DEFAULT_HF_SEQ_LEN)
+        warnings.warn(f"{out['name']}: config.json states no training sequence length (max_position_embeddings "
+                      f"{window:,} is the context window): assuming seq_len {out['seq_len']:,}; give --seq-len",
+                      SeqLenWarning, stacklevel=3)
     if cfg.get("num_key_value_heads") is not None:
         out["n_kv_heads"] = cfg["num_key_value_heads"]
     if cfg.get("head_dim") is not None:

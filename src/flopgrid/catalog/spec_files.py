@@ -10,12 +10,12 @@ from pydantic import ValidationError
 from flopgrid.errors import UserInputError
 
 
-def read_mapping(path: Path) -> dict:
-    """Parse a JSON or YAML file that must hold a mapping."""
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise UserInputError(f"cannot read {path}: {exc.strerror}") from None
+def read_mapping(path: Path, what: str = "file") -> dict:
+    """Parse a JSON or YAML file that must hold a mapping (`what` names it in errors)."""
+    from flopgrid.files import read_input_text
+
+    path = Path(path)
+    text = read_input_text(path, what)
     try:
         if path.suffix.lower() in (".yaml", ".yml"):
             import yaml
@@ -23,6 +23,8 @@ def read_mapping(path: Path) -> dict:
             data = yaml.safe_load(text)
         else:
             data = json.loads(text)
+    except RecursionError:
+        raise UserInputError(f"{path} is nested too deeply to be a flopgrid file") from None
     except (json.JSONDecodeError, ValueError) as exc:  # yaml.YAMLError subclasses Exception only
         raise UserInputError(f"{path} is not valid {'YAML' if path.suffix.lower() in ('.yaml', '.yml') else 'JSON'}: {str(exc).splitlines()[0]}") from None
     except Exception as exc:  # noqa: BLE001 - yaml errors
@@ -35,8 +37,12 @@ def read_mapping(path: Path) -> dict:
 def format_validation_error(exc: ValidationError) -> str:
     """The first pydantic error as 'field: message'."""
     err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err.get("loc", ())) or "spec"
+    loc = ".".join(str(p) for p in err.get("loc", ()))
     msg = err.get("msg", "invalid")
+    if err.get("type") == "value_error":
+        msg = msg.removeprefix("Value error, ")
+        return f"{loc}: {msg}" if loc else msg
+    loc = loc or "spec"
     if err.get("type") == "missing":
         return f"missing required field {loc!r}"
     return f"field {loc!r}: {msg} (got {err.get('input')!r})" if "input" in err and err.get("type") != "value_error" else f"{loc}: {msg}"

@@ -50,6 +50,10 @@ def _register() -> None:
 
     reliability_cmd.register(app)
     sim_cmd.register(app)
+    from flopgrid.cli import schema_cmd
+
+    schema_cmd.register(app)
+    from flopgrid.cli import diagnose_cmd; diagnose_cmd.register(app)  # noqa: E702, I001
     from flopgrid.cli import client_cmd, serve_cmd
 
     serve_cmd.register(app)
@@ -59,13 +63,43 @@ def _register() -> None:
 _register()
 
 
+def _plain_help() -> None:
+    """Click's plain help instead of Rich panels: it wraps option names and help text at
+    the terminal width (80 in a pipe) and never truncates a name or a value with '…'."""
+    import typer.core
+
+    typer.core.HAS_RICH = False
+
+
+def _interrupt_on_sigint() -> None:
+    """Ctrl-C (SIGINT) raises KeyboardInterrupt even when the process started with SIGINT
+    ignored (a shell's background job), so it always ends with exit code 130."""
+    import signal
+
+    try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    except (ValueError, OSError):  # not the main thread (embedded use): leave it alone
+        pass
+
+
+def _interrupted() -> None:
+    print("flopgrid: interrupted", file=sys.stderr)
+    sys.exit(130)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; exit with 2 on bad input, 1 on failure."""
+    """Run the CLI; exit with 2 on bad input, 1 on failure, 130 on Ctrl-C."""
     args = sys.argv[1:] if argv is None else argv
     if not args:
         args = ["--help"]
+    _plain_help()
+    _interrupt_on_sigint()
     try:
-        app(args=args, prog_name="flopgrid", standalone_mode=False)
+        rv = app(args=args, prog_name="flopgrid", standalone_mode=False)
+        if isinstance(rv, int) and rv:  # typer returns Exit codes in non-standalone mode
+            if rv == 130:  # its translation of KeyboardInterrupt
+                _interrupted()
+            sys.exit(rv)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
@@ -80,8 +114,10 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:
         sys.exit(0)
     except KeyboardInterrupt:
-        print("flopgrid: interrupted", file=sys.stderr)
-        sys.exit(130)
+        _interrupted()
+    except UnicodeDecodeError as exc:  # a file read outside flopgrid.files: still one line
+        print(f"flopgrid: error: an input is not UTF-8 text ({exc.reason} at byte {exc.start})", file=sys.stderr)
+        sys.exit(2)
     sys.exit(0)
 
 if __name__ == "__main__":

@@ -11,20 +11,22 @@ from rich import box
 from rich.table import Table
 
 from flopgrid.cli.output import console, emit, write_text_atomic
-from flopgrid.errors import UserInputError, require_positive
+from flopgrid.errors import UserInputError, require_int_range, require_positive, require_seed
 
 scenario_app = typer.Typer(help="Market scenarios (order books).", no_args_is_help=True)
 
 
 def clear_cmd(
-    scenario: Path = typer.Argument(..., help="scenario JSON/YAML (DESIGN.md: horizon, pools, bids, reserve)"),
+    scenario: Path = typer.Argument(..., help="scenario JSON/YAML: horizon, pools, bids, reserve "
+                                    "(docs/formats/scenario.md, `flopgrid schema scenario`)"),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="solver time limit, seconds"),
     mip_gap: float = typer.Option(1e-6, "--mip-gap", help="relative MIP gap at which HiGHS stops"),
     max_pools_per_bid: Optional[int] = typer.Option(None, "--max-pools-per-bid",
                                                     help="keep only the best N pools per (bid, gang): faster, inexact"),
     method: str = typer.Option("auto", "--method",
                                help="exact (monolithic MILP) | decomposition (large markets) | auto"),
-    out: Optional[Path] = typer.Option(None, "--out", help="also write the JSON result here (input of `settle`)"),
+    out: Optional[Path] = typer.Option(None, "--out", help="also write the JSON result here (input of `settle`; "
+                                       "docs/formats/result.md)"),
     as_json: bool = typer.Option(False, "--json", help="print JSON (contract keys)"),
 ) -> None:
     """Clear a day-ahead market: allocations, uniform prices per pool and interval, uplift."""
@@ -88,17 +90,18 @@ def generate_cmd(
     pools: int = typer.Option(20, "--pools", help="number of pools"),
     bids: int = typer.Option(50, "--bids", help="number of bids"),
     intervals: int = typer.Option(24, "--intervals", help="intervals in the horizon"),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", help="random seed"),
     interval_minutes: float = typer.Option(60.0, "--interval-minutes"),
     reserve: float = typer.Option(0.05, "--reserve", help="reserve fraction (hot spares per cleared chip)"),
-    out: Optional[Path] = typer.Option(None, "--out", help="write here instead of stdout"),
+    out: Optional[Path] = typer.Option(None, "--out", help="write here instead of stdout (docs/formats/scenario.md)"),
 ) -> None:
     """A realistic random scenario (catalog hardware and models, published price ranges)."""
     from flopgrid.market.generate import generate_scenario
 
-    require_positive(pools, "--pools")
-    require_positive(bids, "--bids")
-    require_positive(intervals, "--intervals")
+    require_int_range(pools, 1, 100_000, "--pools")
+    require_int_range(bids, 1, 100_000, "--bids")
+    require_int_range(intervals, 1, 10_000, "--intervals")
+    require_seed(seed)
     require_positive(interval_minutes, "--interval-minutes")
     if not (0 <= reserve <= 1):
         raise UserInputError(f"--reserve must be in [0, 1], got {reserve}")
@@ -110,9 +113,10 @@ def generate_cmd(
 
 
 def settle_cmd(
-    scenario: Path = typer.Argument(..., help="the scenario that was cleared"),
-    result: Path = typer.Argument(..., help="the day-ahead result (`flopgrid clear --json` output)"),
-    delivery: Path = typer.Argument(..., help="metered delivery JSON (see flopgrid.market.settlement)"),
+    scenario: Path = typer.Argument(..., help="the scenario that was cleared (docs/formats/scenario.md)"),
+    result: Path = typer.Argument(..., help="the day-ahead result, `flopgrid clear --out` (docs/formats/result.md)"),
+    delivery: Path = typer.Argument(..., help="metered delivery JSON (docs/formats/delivery.md, "
+                                    "`flopgrid schema delivery --example`)"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Two-settlement: day-ahead positions, then metered deviations at real-time prices.
@@ -123,8 +127,8 @@ def settle_cmd(
     from flopgrid.market.settlement import check_day_ahead, parse_delivery, settle
 
     sc = load_scenario(scenario)
-    res = check_day_ahead(sc, read_mapping(result), str(result))
-    dl = parse_delivery(read_mapping(delivery), str(delivery))
+    res = check_day_ahead(sc, read_mapping(result, "result file"), str(result))
+    dl = parse_delivery(read_mapping(delivery, "delivery file"), str(delivery), sc, res)
     s = settle(sc, res, dl)
     emit(s.to_dict(), as_json, _render_settle)
 

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from flopgrid.cli.output import console, emit, pct, si, warn, warnings_as_lines
-from flopgrid.errors import UserInputError
+from flopgrid.errors import UserInputError, require_int_range
 
 meter_app = typer.Typer(help="Meter a PyTorch training run: MFU, HFU, goodput and badput.", no_args_is_help=True)
 
@@ -37,6 +37,8 @@ def demo(
     if steps <= 0 or batch_size <= 0 or checkpoint_every < 0 or inject_data_stall_s < 0 or threads < 0:
         raise UserInputError("--steps and --batch-size must be > 0; --checkpoint-every, --inject-data-stall-s, "
                              f"--threads >= 0 (got {steps}, {batch_size}, {checkpoint_every}, {inject_data_stall_s}, {threads})")
+    if prometheus_port is not None:
+        require_int_range(prometheus_port, 1, 65535, "--prometheus-port")
     if size not in SIZES:
         raise UserInputError(f"--size {size!r} is not one of: {', '.join(SIZES)}")
     if out.suffix != ".jsonl":
@@ -114,6 +116,10 @@ def _render(r: dict) -> None:
             t.add_row(f"  badput: {k}", f"{v:.2f} s")
     if r["wasted_steps"]:
         t.add_row("re-done steps", str(r["wasted_steps"]))
+    spread = r.get("ranks") or {}
+    if spread.get("slowest_rank") is not None:
+        t.add_row("slowest rank", f"{spread['slowest_rank']} ({spread['spread_s'] * 1e3:.1f} ms/step spread, "
+                  f"{spread['straggler_s']:.2f} s lost vs median)")
     console.print(t)
     console.print(f"[dim]peak: {r['peak_source']}[/dim]")
     if r.get("plot"):

@@ -46,6 +46,37 @@ def compact_table(title: str, columns: list[str], caption: str | None = None) ->
     return t
 
 
+def print_table(table: Table, out: Console | None = None) -> None:
+    """Print `table` whole: when its natural width exceeds the console's (80 columns in a
+    pipe), print it as several tables of consecutive columns, each repeating the first
+    (key) column, so no cell is ever cut short ("23.…"); the title goes on the first part
+    and the caption on the last."""
+    from rich.cells import cell_len
+
+    out = out or console
+    cols = table.columns
+    pad = 2  # rich pads each side of a cell by one
+    widths = [max([cell_len(str(c.header)), *(cell_len(str(x)) for x in c._cells)]) + pad for c in cols]
+    if sum(widths) <= out.width or len(cols) <= 2:
+        out.print(table)
+        return
+    groups: list[list[int]] = [[0]]
+    for i in range(1, len(cols)):
+        if sum(widths[j] for j in groups[-1]) + widths[i] > out.width and len(groups[-1]) > 1:
+            groups.append([0])
+        groups[-1].append(i)
+    n_rows = len(cols[0]._cells)
+    for k, group in enumerate(groups):
+        part = Table(title=table.title if k == 0 else None, caption=table.caption if k == len(groups) - 1 else None,
+                     box=table.box, pad_edge=table.pad_edge, show_edge=table.show_edge, padding=table.padding,
+                     collapse_padding=table.collapse_padding)
+        for i in group:
+            part.add_column(cols[i].header, justify=cols[i].justify, no_wrap=True)
+        for r in range(n_rows):
+            part.add_row(*(cols[i]._cells[r] for i in group))
+        out.print(part)
+
+
 def emit(result: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]], None]) -> None:
     """Print `result` as JSON (stdout, the contract) or through `render` (human)."""
     if as_json:
@@ -56,7 +87,7 @@ def emit(result: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]
 
 def warn(message: str) -> None:
     """One warning line on stderr."""
-    err_console.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+    err_console.print(f"[yellow]warning:[/yellow] {message}", highlight=False, soft_wrap=True)  # one line
 
 
 def show_warnings(caught: list[warnings.WarningMessage]) -> None:
@@ -73,12 +104,21 @@ def warnings_as_lines() -> Iterator[None]:
     show_warnings(caught)
 
 
-def load_model_cli(model: str):
-    """A model from a catalog name or spec file, its warnings shown as lines."""
+def load_model_cli(model: str, seq_len: int | None = None):
+    """A model from a catalog name or spec file, its warnings shown as lines. A given
+    `seq_len` (`--seq-len`) replaces the model's and silences the warning of a config.json
+    that states no training length."""
     from flopgrid.catalog import load_model
+    from flopgrid.catalog.model_loading import SeqLenWarning
+    from flopgrid.errors import require_positive
 
-    with warnings_as_lines():
-        return load_model(model)
+    if seq_len is not None:
+        require_positive(seq_len, "--seq-len")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spec = load_model(model)
+    show_warnings([w for w in caught if seq_len is None or not issubclass(w.category, SeqLenWarning)])
+    return spec if seq_len is None else spec.model_copy(update={"seq_len": seq_len})
 
 
 def si(value: float, unit: str = "FLOP/s") -> str:
@@ -96,21 +136,7 @@ def pct(value: float) -> str:
 
 
 def write_text_atomic(path, text: str) -> None:
-    """Write `text` to `path` through a temporary file and a rename, so a failed write never
-    leaves half a file; an unwritable path is a one-line UserInputError."""
-    import os
-    import tempfile
-    from pathlib import Path
+    """Write `text` to `path` through a temporary file and a rename (`flopgrid.files`)."""
+    from flopgrid.files import write_text_atomic as write
 
-    from flopgrid.errors import UserInputError
-
-    target = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent) else ".")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, target)
-    except OSError as exc:
-        if "tmp" in locals() and os.path.exists(tmp):
-            os.unlink(tmp)
-        raise UserInputError(f"cannot write {target}: {exc.strerror or exc}") from None
+    write(path, text)

@@ -13,22 +13,26 @@ from flopgrid.errors import UserInputError, require_positive
 BAR_WIDTH = 40
 BAR_CHARS = "█▓▒░▚▞▙▛▜▟▀▄▌"
 
-_MODEL = typer.Argument(..., help="catalog name, flopgrid spec file, or Hugging Face config.json")
+_MODEL = typer.Argument(..., help="catalog name, flopgrid spec file, or Hugging Face config.json "
+                                   "(docs/formats/model-spec.md)")
 _HARDWARE = typer.Option(..., "--hardware", help="accelerator name (flopgrid hardware list)")
 _CHIPS = typer.Option(..., "--chips", help="chips in the job")
 _BATCH = typer.Option(..., "--global-batch-tokens", help="tokens per optimizer step (whole sequences)")
-_CLUSTER = typer.Option(None, "--cluster", help="cluster name or JSON/YAML file (default: the hardware's)")
+_CLUSTER = typer.Option(None, "--cluster", help="cluster name or JSON/YAML file (default: the hardware's; "
+                                                "docs/formats/cluster.md)")
 _DTYPE = typer.Option("bf16", "--dtype", help="bf16|fp16|fp8|tf32|fp32 (dense peak)")
 _FLASH = typer.Option(True, "--flash-attention/--no-flash-attention", help="FlashAttention or unfused attention")
 _JSON = typer.Option(False, "--json", help="print JSON (contract keys)")
+_SEQ_LEN = typer.Option(None, "--seq-len", help="training sequence length (default: the model's)")
 
 
-def _load(model: str, hardware: str, chips: int, cluster: Optional[str], global_batch_tokens: int):
+def _load(model: str, hardware: str, chips: int, cluster: Optional[str], global_batch_tokens: int,
+          seq_len: Optional[int] = None):
     from flopgrid.catalog import get_accelerator, load_cluster
 
     require_positive(chips, "--chips")
     require_positive(global_batch_tokens, "--global-batch-tokens")
-    spec = load_model_cli(model)
+    spec = load_model_cli(model, seq_len)
     acc = get_accelerator(hardware)
     fabric = load_cluster(cluster, hardware, chips)
     if fabric.hardware != acc.name:
@@ -56,12 +60,13 @@ def predict_cmd(
     cluster: Optional[str] = _CLUSTER,
     dtype: str = _DTYPE,
     flash_attention: bool = _FLASH,
+    seq_len: Optional[int] = _SEQ_LEN,
     as_json: bool = _JSON,
 ) -> None:
     """Predict step time, MFU, memory and the time breakdown of one parallel plan."""
     from flopgrid.perf import Plan, predict
 
-    spec, fabric = _load(model, hardware, chips, cluster, global_batch_tokens)
+    spec, fabric = _load(model, hardware, chips, cluster, global_batch_tokens, seq_len)
     plan = Plan(tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, micro_batch=micro_batch, interleave=interleave,
                 recompute=recompute, zero=zero, sequence_parallel=sequence_parallel)
     pred = predict(spec, fabric, chips, plan, global_batch_tokens, dtype=dtype, flash_attention=flash_attention)
@@ -90,12 +95,13 @@ def plan_cmd(
     cluster: Optional[str] = _CLUSTER,
     dtype: str = _DTYPE,
     flash_attention: bool = _FLASH,
+    seq_len: Optional[int] = _SEQ_LEN,
     as_json: bool = _JSON,
 ) -> None:
     """Search every valid parallel plan and list the fastest that fit (any plan flag pins it)."""
     from flopgrid.perf import search_plans
 
-    spec, fabric = _load(model, hardware, chips, cluster, global_batch_tokens)
+    spec, fabric = _load(model, hardware, chips, cluster, global_batch_tokens, seq_len)
     require_positive(top, "--top")
     pins = {"tp": tp, "pp": pp, "dp": dp, "cp": cp, "ep": ep, "micro_batch": micro_batch,
             "interleave": interleave, "recompute": recompute, "zero": zero, "sequence_parallel": sequence_parallel}

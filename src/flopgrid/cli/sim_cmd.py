@@ -8,8 +8,8 @@ from typing import Optional
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from flopgrid.cli.output import compact_table, console, emit, err_console, warn
-from flopgrid.errors import UserInputError
+from flopgrid.cli.output import compact_table, console, emit, err_console, print_table, warn
+from flopgrid.errors import UserInputError, require_seed
 
 CONTRACT_KEYS = ("jobs", "completed", "avg_jct_h", "p99_jct_h", "makespan_h", "utilization", "fleet_mfu",
                  "goodput_fraction", "useful_eflop", "lost_eflop_failures", "wall_seconds")
@@ -18,9 +18,10 @@ PROGRESS_MIN_JOBS = 5000
 
 
 def simulate(
-    trace: Path = typer.Option(..., "--trace", help="trace file (CSV/JSON)"),
+    trace: Path = typer.Option(..., "--trace", help="trace file, CSV or JSON (docs/formats/trace.md)"),
     fmt: Optional[str] = typer.Option(None, "--format", help="philly|alibaba|flopgrid|pollux (default: from the header)"),
-    fleet: str = typer.Option("philly-like", "--fleet", help="fleet name or a fleet file (names below)"),
+    fleet: str = typer.Option("philly-like", "--fleet", help="fleet name (below) or a fleet file "
+                              "(docs/formats/fleet.md)"),
     policy: str = typer.Option("fifo", "--policy", help="fifo|backfill|las|goodput|market"),
     failures: bool = typer.Option(True, "--failures/--no-failures", help="simulate chip failures"),
     seed: int = typer.Option(0, "--seed", help="random seed (failures, model assignment)"),
@@ -42,6 +43,7 @@ def simulate(
         raise UserInputError(f"unknown trace format {fmt!r}: use one of {', '.join(FORMATS)}")
     if horizon_h is not None and not horizon_h > 0:
         raise UserInputError(f"--horizon-h must be > 0, got {horizon_h}")
+    require_seed(seed)
     policies = [p.strip() for p in compare.split(",")] if compare else [policy]
     if not all(policies):
         raise UserInputError(f"--compare {compare!r} has an empty policy name: give names separated by commas")
@@ -74,11 +76,8 @@ def simulate(
     if report is not None:
         from flopgrid.sim.report import write_report
 
-        try:
-            path = write_report(runs, report)
-        except OSError as exc:
-            raise UserInputError(f"cannot write the report into {report}: {exc.strerror or exc}") from None
-        err_console.print(f"report: {path}")
+        path = write_report(runs, report)
+        err_console.print(f"report: {path}", soft_wrap=True)
     results = [m for m, _ in runs]
     out = results[0] if len(results) == 1 and not compare else {"runs": results}
     emit(out, as_json, _render)
@@ -95,7 +94,7 @@ def _render(r: dict) -> None:
         t.add_row(m["policy"], f"{m['completed']:,}", f"{m['avg_jct_h']:.2f}", f"{m['p99_jct_h']:.1f}",
                   f"{m['makespan_h']:.0f}", f"{m['utilization']:.1%}", f"{m['fleet_mfu']:.1%}", f"{m['goodput_fraction']:.1%}",
                   f"{m['useful_eflop']:,.0f}", f"{m['lost_eflop_failures']:,.1f}")
-    console.print(t)
+    print_table(t)
     for m in runs:
         if m["rejected"]:
             console.print(f"[yellow]{m['policy']}: {m['rejected']} job(s) rejected[/yellow]: "
@@ -110,13 +109,14 @@ def synth(
     like: str = typer.Option("philly", "--like", help="which real trace's fitted distributions to draw from"),
     jobs: int = typer.Option(..., "--jobs", help="number of jobs"),
     days: Optional[float] = typer.Option(None, "--days", help="spread arrivals over this many days"),
-    seed: int = typer.Option(0, "--seed"),
-    out: Path = typer.Option(..., "--out", help="output CSV (flopgrid format)"),
+    seed: int = typer.Option(0, "--seed", help="random seed"),
+    out: Path = typer.Option(..., "--out", help="output CSV, flopgrid trace format (docs/formats/trace.md)"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Draw a synthetic trace from distributions fitted to a real one (flopgrid CSV)."""
     from flopgrid.sim.traces.synth import synth_jobs, write_flopgrid_csv
 
+    require_seed(seed)
     specs = synth_jobs(jobs, seed=seed, days=days, like=like)
     try:
         write_flopgrid_csv(specs, out)

@@ -52,10 +52,10 @@ def train(out: str | Path, steps: int = 30, size: str = "small", batch_size: int
     dev = device or ("cuda" if torch.cuda.is_available() else "cpu")
     cfg = SIZES[size]
     ckpt = checkpoint_path(out)
-    if not resume and ckpt.exists():
-        ckpt.unlink()
     meter = Meter(out, model_spec=cfg.model_spec(), dtype="fp32", device=dev, count_flops=count_flops,  # meter
                   prometheus_port=prometheus_port, truncate=not resume)  # meter
+    if not resume and ckpt.exists():  # after the meter: a bad port leaves the old run as it was
+        ckpt.unlink()
     torch.manual_seed(seed)
     model = GPT(cfg).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)

@@ -25,42 +25,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from flopgrid.errors import UserInputError
+from flopgrid.market.delivery import (  # noqa: F401 - re-exported
+    Delivery,
+    MeteredAllocation,
+    RealTimePrice,
+    check_delivery,
+    parse_delivery,
+)
 from flopgrid.market.ledger import Entry, Ledger, apportion_micro_usd, usd_to_micro_usd
 from flopgrid.market.orders import OfferStep, Scenario
 
-
-class MeteredAllocation(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    bid: str
-    pool: str
-    useful_eflop: float | None = Field(default=None, ge=0, description="metered useful EFLOP delivered")
-    provider_outage_minutes: float = Field(default=0.0, ge=0, description="gang down by the provider's fault")
-    released_after_intervals: int | None = Field(default=None, ge=0, description="buyer released the gang early")
-
-
-class RealTimePrice(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    pool: str
-    interval: int = Field(ge=0)
-    price_per_chip_hour: float = Field(ge=0)
-
-
-class Delivery(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-    allocations: list[MeteredAllocation] = Field(default_factory=list)
-    real_time_prices: list[RealTimePrice] | None = None
-
-
-def parse_delivery(data: dict[str, Any], origin: str = "delivery") -> Delivery:
-    try:
-        return Delivery.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err.get("loc", ()))
-        raise UserInputError(f"{origin}: field {loc!r}: {err.get('msg', 'invalid')}") from None
+# The delivery file's model and checks live in flopgrid.market.delivery (re-exported here).
 
 
 @dataclass
@@ -213,9 +188,7 @@ def settle(scenario: Scenario, result: Any, delivery: Delivery) -> Settlement:
     ledger.post("day-ahead positions at day-ahead prices (with uplift)", _day_ahead_entries(da, bids))
     # 2. real-time deviations
     allocs = {(a["bid"], a["pool"]): a for a in da["allocations"]}
-    for m in delivery.allocations:
-        if (m.bid, m.pool) not in allocs:
-            raise UserInputError(f"delivery: allocation ({m.bid!r}, {m.pool!r}) was not cleared day-ahead")
+    check_delivery(delivery, scenario, da)  # one row per allocation, values inside it and the horizon
     rt = real_time_prices(scenario, da, delivery) if delivery.allocations else {}
     deviations = []
     for m in delivery.allocations:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,8 @@ from flopgrid.catalog.model_spec import ModelSpec
 from flopgrid.flops import hardware_flops_per_token, model_flops_per_token
 from flopgrid.meter import flop_count
 from flopgrid.meter.events import EventLog, rank_path
-from flopgrid.meter.peak_source import resolve_peak
+from flopgrid.meter.peak_source import cpu_memory, resolve_peak
+from flopgrid.meter.plan_record import plan_record
 from flopgrid.meter.reading import MeterReading
 from flopgrid.meter.timing import CudaStepEvents, WallClock
 
@@ -59,6 +60,16 @@ class Meter:
     full attention); `count_flops=True` also counts the first step with FlopCounterMode
     and cross-checks (warning above 10%); without a spec the counted figure is used.
     `truncate=True` starts a fresh log; the default appends (a restart adds a session).
+    `plan` (tp/pp/dp/zero..., DESIGN.md "Plan") and `framework` (a profile name such as
+    `megatron-core`, `torchtitan`) are recorded for `flopgrid diagnose`; `integration`
+    names the caller (`loop`, `hf`, `lightning`).
+
+    Two ways to drive it: `steps()` wraps a plain loop; `begin_wait()` / `begin_step()` /
+    `end_step()` are the hooks the framework callbacks call (flopgrid.meter.hf,
+    flopgrid.meter.lightning). `watch(model)` times each step's arrival at the gradient
+    sync (the last parameter gradient accumulated on this rank), which is how the report
+    finds a straggler: under synchronous data parallelism every rank's step time is the
+    slowest rank's, only the arrival shows who was late.
     """
 
     def __init__(
@@ -79,6 +90,9 @@ class Meter:
         prometheus_port: int | None = None,
         reading_every_s: float = 60.0,
         truncate: bool = False,
+        plan: Mapping[str, Any] | None = None,
+        framework: str | None = None,
+        integration: str = "loop",
     ) -> None:
         self.clock = WallClock()
         t_start = self.clock.now()
@@ -98,6 +112,11 @@ class Meter:
         self.dtype = dtype
         self._tokens_of = tokens_per_batch
         self._count_pending = count_flops or model_spec is None
+        from flopgrid.meter.prometheus import PrometheusExporter
+
+        # the port first: a port in use fails before the log is created or truncated
+        self.exporter = PrometheusExporter(self.run, self.rank, prometheus_port) if prometheus_port is not None else None
+        plan_dict = plan_record(plan, self.world_size)
         self.log = EventLog(rank_path(out, self.rank), truncate=truncate)
         self.path = self.log.path
         self._pending: deque[tuple[dict[str, Any], CudaStepEvents]] = deque()
@@ -110,17 +129,23 @@ class Meter:
         self._reading_every_s = reading_every_s
         self._reading = {"t": t_start, "steps": 0, "tokens": 0, "productive_s": 0.0, "last_step": -1,
                          "badput_s": {}}
-        from flopgrid.meter.prometheus import PrometheusExporter
-
-        self.exporter = PrometheusExporter(self.run, self.rank, prometheus_port) if prometheus_port is not None else None
         self._emit({"event": "start", "t": t_start, "run": self.run, "world_size": self.world_size,
                     "hardware": self.peak.hardware, "device": self.device, "dtype": dtype,
                     "peak_flops_per_chip": self.peak.peak_flops_per_chip, "peak_source": self.peak.source,
                     "model": model_spec.name if model_spec else None, "model_flops_per_token": self.model_fpt,
                     "hardware_flops_per_token": self.hw_fpt, "recompute": recompute,
                     "threads": torch.get_num_threads(),
-                    "flops_source": "analytic" if model_spec else "flop_counter", "pid": os.getpid()})
+                    "flops_source": "analytic" if model_spec else "flop_counter", "pid": os.getpid(),
+                    "model_spec": model_spec.model_dump(mode="json") if model_spec else None,
+                    "plan": plan_dict, "framework": framework, "integration": integration,
+                    **(cpu_memory() if self.peak.hardware == "cpu" else {})})
         self._first_step = True
+        self._wait_t0: float | None = None
+        self._step_open: tuple[int, float, float] | None = None  # (step, t0, t1)
+        self._counter = None
+        self._cuda: CudaStepEvents | None = None
+        self._grad_ready_t = 0.0
+        self._hooks: list[Any] = []
 
     # -- writing -------------------------------------------------------------------------
     def _emit(self, event: dict[str, Any]) -> None:
@@ -159,44 +184,76 @@ class Meter:
             self._finish_step(*self._pending.popleft())
 
     # -- the training loop ---------------------------------------------------------------
+    def begin_wait(self, t: float | None = None) -> None:
+        """The loop starts waiting for the next batch (data loading begins)."""
+        self._wait_t0 = self.clock.now() if t is None else t
+
+    def begin_step(self, step: int) -> None:
+        """The batch of `step` is here: compute begins (and data loading ends)."""
+        now = self.clock.now()
+        t0 = now if self._wait_t0 is None else self._wait_t0
+        if self._first_step:
+            self._add_badput("initialization", t0 - self._reading["t"] - self._restore_s)
+        self._counter = flop_count.start_counter() if self._count_pending else None
+        self._cuda = CudaStepEvents() if self.cuda else None
+        self._ckpt_in_step_s = 0.0
+        self._step_open = (step, t0, now)
+
+    def end_step(self, tokens: int) -> None:
+        """The step that `begin_step` opened is done; it processed `tokens` on this rank."""
+        if self._step_open is None:
+            return
+        step, t0, t1 = self._step_open
+        self._step_open = None
+        if self._cuda is not None:
+            self._cuda.finish()
+        t2 = self.clock.now()
+        if self._counter is not None:
+            self._record_flop_count(flop_count.stop_counter(self._counter), tokens)
+            self._counter = None
+        event = {"event": "step", "step": step, "t0": t0, "data_s": t1 - t0,
+                 "compute_s": t2 - t1 - self._ckpt_in_step_s, "tokens": int(tokens), "t": t2}
+        if self._hooks and self._grad_ready_t >= t1:
+            event["sync_s"] = self._grad_ready_t - t0
+        self._first_step = False
+        self._wait_t0 = t2
+        if self._cuda is None:
+            self._finish_step(event, None)
+        else:
+            self._pending.append((event, self._cuda))
+            self._drain(block=False)
+        self._cuda = None
+
+    def watch(self, model: Any) -> None:
+        """Record when this rank's backward has accumulated its last parameter gradient
+        (its arrival at the data-parallel gradient sync) in each step's `sync_s`."""
+        if self._hooks:
+            return
+
+        def ready(_param: Any) -> None:
+            self._grad_ready_t = self.clock.now()
+
+        self._hooks = [p.register_post_accumulate_grad_hook(ready)
+                       for p in model.parameters() if p.requires_grad]
+
     def steps(self, batches: Iterable[Any], start: int = 0, stop: int | None = None) -> Iterator[tuple[int, Any]]:
         """Yield `(step, batch)` for step = start, start+1, ... (< `stop` if given) from
         `batches`, timing the wait for each batch (data loading) and the loop body
         (compute) of each step."""
         it = iter(batches)
         step = start
-        now = self.clock.now
         while stop is None or step < stop:
-            t0 = now()
+            self.begin_wait()
             try:
                 batch = next(it)
             except StopIteration:
                 return
-            t1 = now()
-            if self._first_step:
-                self._add_badput("initialization", t0 - self._reading["t"] - self._restore_s)
-            counter = flop_count.start_counter() if self._count_pending else None
-            cuda = CudaStepEvents() if self.cuda else None
-            self._ckpt_in_step_s = 0.0
+            self.begin_step(step)
             try:
                 yield step, batch
             finally:
-                if cuda is not None:
-                    cuda.finish()
-                t2 = now()
                 tokens = self._tokens_of(batch) if callable(self._tokens_of) else (self._tokens_of or _default_tokens(batch))
-                if counter is not None:
-                    self._record_flop_count(flop_count.stop_counter(counter), tokens)
-                event = {"event": "step", "step": step, "t0": t0, "data_s": t1 - t0,
-                         "compute_s": t2 - t1 - self._ckpt_in_step_s, "tokens": tokens}
-                self._first_step = False
-                if cuda is None:
-                    event["t"] = t2
-                    self._finish_step(event, None)
-                else:
-                    event["t"] = t2
-                    self._pending.append((event, cuda))
-                    self._drain(block=False)
+                self.end_step(tokens)
             step += 1
 
     def _record_flop_count(self, total_flops: float, tokens: int) -> None:
@@ -214,8 +271,16 @@ class Meter:
         self._drain(block=True)
         t0 = self.clock.now()
         yield
-        t1 = self.clock.now()
-        self._ckpt_in_step_s += t1 - t0
+        self.record_checkpoint(step, t0, self.clock.now())
+
+    def record_checkpoint(self, step: int, t0: float, t1: float) -> None:
+        """A checkpoint save that ran from `t0` to `t1` (meter clock, `clock.now()`): inside
+        an open step it is taken out of the step's compute time, between steps out of the
+        next step's data wait."""
+        if self._step_open is not None:
+            self._ckpt_in_step_s += t1 - t0
+        elif self._wait_t0 is not None and self._wait_t0 <= t0:
+            self._wait_t0 = max(self._wait_t0, t1)
         self._emit({"event": "checkpoint_save", "t": t1, "t0": t0, "duration_s": t1 - t0, "step": step})
         self._add_badput("checkpoint_save", t1 - t0)
         self.log.fsync()
@@ -257,6 +322,8 @@ class Meter:
         if self._closed:
             return
         self._closed = True
+        for h in self._hooks:
+            h.remove()
         self._drain(block=True)
         if self._reading["steps"]:
             self.emit_reading()

@@ -17,7 +17,7 @@ import warnings
 from dataclasses import dataclass
 
 from flopgrid.catalog import get_accelerator
-from flopgrid.catalog.cpu_peak import cache_path, load_cpu_peak, save_cpu_peak
+from flopgrid.catalog.cpu_peak import busy_warning, cache_path, load_cpu_peak, record_cpu_peak
 
 # Substrings of torch.cuda.get_device_name() -> catalog name (first match wins).
 _CUDA_NAMES: tuple[tuple[str, str], ...] = (
@@ -55,8 +55,11 @@ def cpu_peak(dtype: str = "fp32", measure_seconds: float = 1.0) -> PeakChoice:
         return PeakChoice(float(value), "cpu", f"cached `flopgrid peak --measure` ({threads} threads, {cache_path()})")
     from flopgrid.meter.peak import measure_matmul_peak
 
-    m = measure_matmul_peak(dtype, size=1024, seconds=measure_seconds, device="cpu")
-    save_cpu_peak({dtype: m.flops_per_s}, {"threads": m.threads, "size": m.size})
+    busy = busy_warning()
+    if busy:
+        warnings.warn(busy, stacklevel=3)
+    m = measure_matmul_peak(dtype, size=1024, seconds=measure_seconds, device="cpu", repeats=3)
+    record_cpu_peak(dtype, m.flops_per_s, m.spread, m.threads, m.size, m.repeats)
     return PeakChoice(m.flops_per_s, "cpu", f"measured now ({measure_seconds:g} s, {m.threads} threads), cached in {cache_path()}")
 
 
@@ -81,3 +84,21 @@ def resolve_peak(device: str, dtype: str = "fp32", hardware: str | None = None, 
         m = measure_matmul_peak(dtype, seconds=1.0, device=device)
         return PeakChoice(m.flops_per_s, name, f"measured matmul peak of {name!r}")
     return cpu_peak(dtype)
+
+
+def cpu_memory() -> dict[str, float]:
+    """This host's RAM bytes and measured copy bandwidth (bytes/s), cached beside the CPU
+    peak: the figures `flopgrid diagnose` and the perf model use as the `cpu` chip's
+    memory (a CPU has no HBM; its RAM plays that part)."""
+    import os
+
+    record = load_cpu_peak() or {}
+    if not record.get("memory_bytes_per_s"):
+        from flopgrid.meter.peak import measure_memory_bandwidth
+
+        total = float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+        details = {k: v for k, v in record.items() if k not in ("peak_flops", "machine", "processor")}
+        details.update(memory_bytes=total, memory_bytes_per_s=measure_memory_bandwidth())
+        save_cpu_peak(record.get("peak_flops", {}), details)
+        record = load_cpu_peak() or details
+    return {"memory_bytes": float(record["memory_bytes"]), "memory_bytes_per_s": float(record["memory_bytes_per_s"])}

@@ -30,7 +30,14 @@ class PrometheusExporter:
         if port is not None:
             from prometheus_client import start_http_server
 
-            self.server, _thread = start_http_server(port, addr=addr, registry=self.registry)
+            from flopgrid.errors import UserInputError
+
+            try:
+                self.server, _thread = start_http_server(port, addr=addr, registry=self.registry)
+            except OSError as exc:
+                raise UserInputError(f"cannot serve /metrics on {addr}:{port}: {exc.strerror or exc}") from None
+            except OverflowError:
+                raise UserInputError(f"port {port} is not a TCP port (0-65535)") from None
             self.port = self.server.server_address[1]
 
     def on_step(self, mfu: float, tokens_per_second: float, useful_flops: float) -> None:

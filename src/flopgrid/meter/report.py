@@ -21,6 +21,7 @@ from flopgrid.errors import UserInputError
 from flopgrid.flops import flops_utilization
 from flopgrid.meter.badput import BADPUT_CATEGORIES, RankAccount, account_rank
 from flopgrid.meter.events import LogContents
+from flopgrid.meter.ranks import rank_spread
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class MeterReport:
     peak_source: str = ""
     torn_lines: int = 0
     notes: list[str] = field(default_factory=list)
+    ranks: dict[str, Any] = field(default_factory=dict)  # flopgrid.meter.ranks.RankSpread.as_dict()
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -122,4 +124,5 @@ def build_report(log: LogContents) -> MeterReport:
         peak_source=str(start.get("peak_source", "")),
         torn_lines=log.torn_lines,
         notes=notes,
+        ranks=rank_spread(by_rank).as_dict(),
     )

@@ -31,6 +31,12 @@ from flopgrid.errors import UserInputError, did_you_mean
 from flopgrid.reliability import DEFAULT_CHECKPOINT_S, DEFAULT_REPAIR_S, DEFAULT_RESTART_S, LLAMA3_MTTF_CHIP_HOURS
 
 
+# The largest fleet the simulator takes: 2^22 chips (4.2 million, about 40x the largest
+# single training cluster announced in 2025); per-node state makes larger fleets an
+# out-of-memory rather than an answer.
+MAX_FLEET_CHIPS = 4_194_304
+
+
 class PoolSpec(BaseModel):
     """One homogeneous pool of a fleet. Times in seconds."""
 
@@ -38,7 +44,7 @@ class PoolSpec(BaseModel):
 
     id: str
     hardware: str
-    chips: int = Field(gt=0)
+    chips: int = Field(gt=0, le=MAX_FLEET_CHIPS)
     node_chips: int = Field(default=8, gt=0)
     island_chips: int | None = Field(default=None, gt=0, description="default: the whole pool")
     cluster: str | dict[str, Any] | None = None
@@ -107,6 +113,16 @@ class FleetSpec(BaseModel):
     name: str
     pools: tuple[PoolSpec, ...] = Field(min_length=1)
 
+    @model_validator(mode="after")
+    def _bounded(self) -> FleetSpec:
+        if self.chips > MAX_FLEET_CHIPS:
+            raise ValueError(f"the fleet has {self.chips:,} chips: at most {MAX_FLEET_CHIPS:,} are simulated")
+        ids = [p.id for p in self.pools]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"pool id(s) {', '.join(dup)} appear more than once")
+        return self
+
     @property
     def chips(self) -> int:
         return sum(p.chips for p in self.pools)
@@ -153,7 +169,7 @@ def load_fleet(name_or_path: str) -> FleetSpec:
             f"unknown fleet {name_or_path!r}{did_you_mean(name_or_path, FLEETS)}: give a name ({', '.join(FLEETS)}) "
             "or a JSON/YAML fleet file"
         )
-    data = read_mapping(path)
+    data = read_mapping(path, "fleet file")
     data.setdefault("name", path.stem)
     try:
         return FleetSpec(**data)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from flopgrid.errors import UserInputError
 from flopgrid.sim.traces.alibaba import load_alibaba
-from flopgrid.sim.traces.common import TraceLoad
+from flopgrid.sim.traces.common import TraceLoad, open_trace
 from flopgrid.sim.traces.flopgrid_format import load_flopgrid
 from flopgrid.sim.traces.philly import load_philly
 from flopgrid.sim.traces.pollux import load_pollux
@@ -16,7 +17,7 @@ LOADERS = {"philly": load_philly, "alibaba": load_alibaba, "flopgrid": load_flop
 
 def detect_format(path: Path) -> str:
     """Guess the format from the header line."""
-    with open(path, newline="") as fh:
+    with open_trace(path) as fh:
         head = fh.readline()
     cols = {c.strip() for c in head.split(",")}
     if {"timestamp", "num_gpus"} <= cols:
@@ -36,7 +37,10 @@ def load_trace(path: str | Path, fmt: str | None = None, seed: int = 0) -> Trace
     fmt = fmt or detect_format(p)
     if fmt not in LOADERS:
         raise UserInputError(f"unknown trace format {fmt!r}: use one of {', '.join(LOADERS)}")
-    load = LOADERS[fmt](p, seed)
+    try:
+        load = LOADERS[fmt](p, seed)
+    except csv.Error as exc:
+        raise UserInputError(f"{p}: not a readable CSV ({exc})") from None
     if not load.jobs:
         extra = f"; {load.summary()}" if load.skipped else ""
         raise UserInputError(f"{p}: no usable job row in this {fmt} trace{extra}")

@@ -16,7 +16,7 @@ import numpy as np
 
 from flopgrid.errors import UserInputError
 from flopgrid.sim.jobs import JobSpec
-from flopgrid.sim.traces.common import TraceLoad, assign_models
+from flopgrid.sim.traces.common import TraceLoad, assign_models, open_trace
 
 REQUIRED = ("name", "num_gpu", "gpu_milli", "creation_time", "deletion_time", "scheduled_time")
 
@@ -33,7 +33,7 @@ def _num(text: str | None) -> float:
 def load_alibaba(path: Path, seed: int = 0) -> TraceLoad:
     load = TraceLoad(jobs=[], source=str(path))
     kept: list[tuple[float, int, str, float, float]] = []
-    with open(path, newline="") as fh:
+    with open_trace(path) as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
         if missing:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
+from flopgrid.files import read_input_text
 from flopgrid.sim.jobs import JobSpec
+
+
+def open_trace(path: str | Path) -> io.StringIO:
+    """The trace's text as a file object for `csv` (read through `flopgrid.files`: a missing,
+    oversized or non-UTF-8 file is a one-line error)."""
+    return io.StringIO(read_input_text(path, "trace"), newline="")
 
 
 @dataclass

@@ -27,11 +27,11 @@ import numpy as np
 from flopgrid.catalog import MODELS
 from flopgrid.errors import UserInputError
 from flopgrid.sim.jobs import JobSpec
-from flopgrid.sim.traces.common import TraceLoad, assign_models
+from flopgrid.sim.traces.common import TraceLoad, assign_models, open_trace
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
-    text = path.read_text()
+    text = open_trace(path).read()
     if path.suffix.lower() == ".json" or text.lstrip().startswith(("[", "{")):
         try:
             data = json.loads(text)

@@ -15,7 +15,7 @@ import numpy as np
 
 from flopgrid.errors import UserInputError
 from flopgrid.sim.jobs import JobSpec
-from flopgrid.sim.traces.common import TraceLoad, assign_models
+from flopgrid.sim.traces.common import TraceLoad, assign_models, open_trace
 
 REQUIRED = ("timestamp", "duration", "num_gpus")
 
@@ -26,7 +26,7 @@ def load_philly(path: Path, seed: int = 0) -> TraceLoad:
     dur: list[float] = []
     gpus: list[int] = []
     rows: list[int] = []
-    with open(path, newline="") as fh:
+    with open_trace(path) as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
         if missing:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from flopgrid.errors import UserInputError
 from flopgrid.sim.jobs import JobSpec
-from flopgrid.sim.traces.common import TraceLoad
+from flopgrid.sim.traces.common import TraceLoad, open_trace
 
 # application -> (reference GPU-hours, stand-in catalog model)
 APPLICATIONS: dict[str, tuple[float, str]] = {
@@ -32,7 +32,7 @@ REQUIRED = ("name", "time", "application", "num_replicas")
 def load_pollux(path: Path, seed: int = 0) -> TraceLoad:
     del seed  # applications name their model: nothing random
     load = TraceLoad(jobs=[], source=str(path))
-    with open(path, newline="") as fh:
+    with open_trace(path) as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
         if missing:

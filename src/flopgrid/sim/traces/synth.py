@@ -36,16 +36,23 @@ PHILLY_JOBS_PER_HOUR: tuple[float, ...] = (
 )
 MAX_DURATION_S = 4_628_226.0  # the longest job of the trace (s)
 LIKE = ("philly",)
+# Size limits (bad input beyond them, never an out-of-memory or a hang): 5 million jobs is
+# 60x the real Philly trace (about 230 MB of CSV); arrivals are spread over at most ten
+# years, and over at least a quarter of an hour (finer would draw millions per hour).
+MAX_JOBS = 5_000_000
+MIN_DAYS, MAX_DAYS = 0.01, 3650.0
 
 
 def synth_jobs(jobs: int, seed: int = 0, days: float | None = None, like: str = "philly") -> list[JobSpec]:
     """`jobs` synthetic jobs. With `days`, arrivals are scaled to fit that many days."""
     if like not in LIKE:
         raise UserInputError(f"unknown --like {like!r}: use one of {', '.join(LIKE)}")
-    if jobs <= 0:
-        raise UserInputError(f"--jobs must be > 0, got {jobs}")
-    if days is not None and not days > 0:
-        raise UserInputError(f"--days must be > 0, got {days}")
+    if not 0 < jobs <= MAX_JOBS:
+        raise UserInputError(f"--jobs must be between 1 and {MAX_JOBS:,}, got {jobs:,}")
+    if days is not None and not MIN_DAYS <= days <= MAX_DAYS:
+        raise UserInputError(f"--days must be a number of days between {MIN_DAYS:g} and {MAX_DAYS:g}, got {days:g}")
+    if seed < 0:
+        raise UserInputError(f"--seed must be >= 0, got {seed}")
     rng = np.random.default_rng(seed)
     sizes = np.array(list(PHILLY_GPU_COUNTS))
     p = np.array(list(PHILLY_GPU_COUNTS.values()), dtype=float)
@@ -71,8 +78,11 @@ def synth_jobs(jobs: int, seed: int = 0, days: float | None = None, like: str = 
 
 
 def write_flopgrid_csv(jobs: list[JobSpec], out: Path) -> None:
-    """Write jobs as a flopgrid-format CSV."""
-    with open(out, "w", newline="") as fh:
+    """Write jobs as a flopgrid-format CSV, atomically (temp file + rename: a full disk or
+    Ctrl-C leaves no half-written trace)."""
+    from flopgrid.files import atomic_output
+
+    with atomic_output(out, "trace") as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["id", "submit_s", "chips", "model", "duration_s"])
         for j in jobs:
