@@ -17,21 +17,17 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import statistics
-import sys
 import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from flopgrid.api.participants.service import create_key  # noqa: E402
-from flopgrid.api.process import ServerProcess  # noqa: E402
-from flopgrid.market import generate_scenario  # noqa: E402
-from flopgrid.store import open_store  # noqa: E402
-from flopgrid.store.throwaway import PostgresServer, PostgresUnavailable  # noqa: E402
+from flopgrid.api.participants.service import create_key
+from flopgrid.api.process import ServerProcess
+from flopgrid.market import generate_scenario
+from flopgrid.store import open_store
+from flopgrid.store.throwaway import PostgresServer, PostgresUnavailable
 
 
 def pct(xs: list[float], q: float) -> float:

@@ -114,6 +114,9 @@ def test_allocations_readings_statements_and_ledger_are_private(world):
     assert c.post(f"/v1/allocations/{mine['id']}/readings", json=reading, headers=auth(k["p1"])).status_code == 403
     assert c.post(f"/v1/allocations/{mine['id']}/readings", json=reading, headers=auth(k["b1"])).status_code == 201
     assert c.post(f"/v1/allocations/{theirs['id']}/readings", json=reading, headers=auth(k["d1"])).status_code == 201
+    # an impossible reading (an outage longer than the allocation) is refused by the delivery rules
+    r = c.post(f"/v1/allocations/{mine['id']}/readings", json={"provider_outage_minutes": 10_000}, headers=auth(k["d1"]))
+    assert r.status_code == 422 and "provider_outage_minutes" in r.json()["detail"], r.text
     assert c.post(f"/v1/markets/{world['m2']}/settle", headers=auth(k["op"])).status_code == 200
     sts = c.get("/v1/statements", params={"market": world["m2"]}, headers=auth(k["b1"])).json()
     assert [s["participant"] for s in sts] == ["b1"] and all(e["account"] == "buyer:b1" for e in sts[0]["entries"])
@@ -141,3 +144,4 @@ def test_keys_are_hashed_at_rest_and_never_logged(world):
     log = world["srv"].log.read_text()
     assert "GET /v1/bids" in log or "/v1/" in log  # the log is the server's, with requests in it
     assert not any(s in log for s in secrets_) and "Bearer" not in log
+

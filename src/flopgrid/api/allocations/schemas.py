@@ -14,9 +14,9 @@ from pydantic import BaseModel, Field
 from flopgrid.market import Allocation
 
 # the settlement's delivery input is not re-exported at the market's top level: read it here only
-from flopgrid.market.settlement import Delivery, MeteredAllocation
+from flopgrid.market.delivery import Delivery, MeteredAllocation, check_delivery
 
-__all__ = ["AllocationOut", "Delivery", "MeteredAllocation", "Reading", "ReadingOut"]
+__all__ = ["AllocationOut", "Delivery", "MeteredAllocation", "Reading", "ReadingOut", "check_delivery"]
 
 
 @dataclass

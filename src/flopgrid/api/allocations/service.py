@@ -8,9 +8,17 @@ import dataclasses
 from sqlalchemy.orm import Session
 
 from flopgrid.api.allocations import repository
-from flopgrid.api.allocations.schemas import AllocationOut, Delivery, MeteredAllocation, Reading, ReadingOut
+from flopgrid.api.allocations.schemas import (
+    AllocationOut,
+    Delivery,
+    MeteredAllocation,
+    Reading,
+    ReadingOut,
+    check_delivery,
+)
 from flopgrid.api.auth import Caller
 from flopgrid.api.errors import ApiError, conflict, not_found
+from flopgrid.market import Scenario
 from flopgrid.store import Store
 from flopgrid.store.models import AllocationRow, MarketRow, ReadingRow
 
@@ -43,10 +51,13 @@ def post_reading(store: Store, caller: Caller, alloc_id: int, body: Reading) -> 
         for f, want in (("bid", a.bid_id), ("pool", a.pool_id)):
             if getattr(body, f) not in (None, want):
                 raise ApiError(422, f"field {f!r}: allocation {alloc_id} is {want!r}, not {getattr(body, f)!r}")
-        status = s.get(MarketRow, a.market_id).status
-        if status != "cleared":
-            raise conflict(f"market {a.market_id!r} is {status}; readings are taken while it is cleared")
+        m = s.get(MarketRow, a.market_id)
+        if m.status != "cleared":
+            raise conflict(f"market {a.market_id!r} is {m.status}; readings are taken while it is cleared")
         reading = body.model_copy(update={"bid": a.bid_id, "pool": a.pool_id})
+        metered = _metered(a, reading)
+        # the delivery file's own rules (outage within the allocation, EFLOP within the chips' peak ...)
+        check_delivery(Delivery(allocations=[metered]), Scenario.model_validate(m.scenario), m.result, "reading")
         row = ReadingRow(allocation_id=a.id, poster_id=caller.id, body=reading.model_dump(mode="json"))
         s.add(row)
         s.flush()
@@ -55,10 +66,11 @@ def post_reading(store: Store, caller: Caller, alloc_id: int, body: Reading) -> 
 
 def delivery_for(s: Session, market_id: str) -> Delivery:
     """The library's delivery input from the latest reading of each allocation."""
-    metered = []
-    for a, r in repository.latest_readings(s, market_id):
-        body = Reading.model_validate(r.body)
-        metered.append(MeteredAllocation(bid=a.bid_id, pool=a.pool_id, useful_eflop=body.useful_eflop,
-                                         provider_outage_minutes=body.provider_outage_minutes,
-                                         released_after_intervals=body.released_after_intervals))
-    return Delivery(allocations=metered)
+    return Delivery(allocations=[_metered(a, Reading.model_validate(r.body))
+                                 for a, r in repository.latest_readings(s, market_id)])
+
+
+def _metered(a: AllocationRow, body: Reading) -> MeteredAllocation:
+    return MeteredAllocation(bid=a.bid_id, pool=a.pool_id, useful_eflop=body.useful_eflop,
+                             provider_outage_minutes=body.provider_outage_minutes,
+                             released_after_intervals=body.released_after_intervals)
