@@ -54,6 +54,10 @@ def _register() -> None:
 
     schema_cmd.register(app)
     from flopgrid.cli import diagnose_cmd; diagnose_cmd.register(app)  # noqa: E702, I001
+    from flopgrid.cli import client_cmd, serve_cmd
+
+    serve_cmd.register(app)
+    client_cmd.register(app)
 
 
 _register()
