@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from flopgrid.market import highs_backend
-from flopgrid.market.decomposition import solve_large
+from flopgrid.market.large import solve_large
 from flopgrid.market.model_build import (
     MarketModel,
     build_model,
@@ -76,9 +76,10 @@ def clear(
     `previous`: the last published result; its prices are kept if this solve fails.
     `max_pools_per_bid`: optional candidate cap for very large markets (inexact; default
     None = exact). `solver`: replaces HiGHS (tests use it to fake a solver error).
-    `method`: "exact" (the monolithic MILP), "decomposition" (Lagrangian bound + column
-    generation + restricted master MILP, `flopgrid.market.decomposition`; `gap` is then
-    measured against the Lagrangian/LP upper bound, reported as `upper_bound_usd`) or
+    `method`: "exact" (the monolithic MILP), "decomposition" (the large-market path,
+    `flopgrid.market.large`: Lagrangian bound by column generation, greedy allocation
+    improved by HiGHS sub-MIPs over pool neighbourhoods; `gap` is then measured against
+    the upper bound, reported as `upper_bound_usd`) or
     "auto" (exact while bids x pools <= AUTO_EXACT_MAX_PAIRS or when a `solver` or
     `max_pools_per_bid` is given, decomposition above; an auto-exact market whose bids'
     individually best options fit together is cleared without the MILP,

@@ -159,7 +159,7 @@ def fixed_lp_duals(model: MarketModel, col_value: np.ndarray) -> tuple[np.ndarra
 
 def solve_lp_relaxation(model: MarketModel, time_limit_s: float | None = None):
     """The LP relaxation of `model` (binaries in [0, 1]): (welfare_usd, col_value, row_dual),
-    or None when HiGHS fails. Used by column generation (`flopgrid.market.decomposition`)."""
+    or None when HiGHS fails. Used by column generation (`flopgrid.market.large`)."""
     import highspy
 
     h = new_highs()

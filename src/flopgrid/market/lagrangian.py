@@ -16,7 +16,7 @@ beats its cost. For every mu >= 0, D(mu) >= the optimal welfare (weak duality), 
 min over the evaluated mu is an honest upper bound. Because each bid's subproblem (pick at
 most one option) has the integrality property, min D equals the LP-relaxation bound of the
 monolithic MILP (Fisher 1981, Theorem 1) - no better, no worse. The multipliers come from
-the duals of a restricted master LP (column generation, `flopgrid.market.decomposition`):
+the duals of a restricted master LP (column generation, `flopgrid.market.large`):
 projected subgradient steps (Held, Wolfe & Crowder 1974) were tried first and converged too
 slowly on generated markets (D 40% above the LP bound after 300 steps at 2,000 bids).
 """

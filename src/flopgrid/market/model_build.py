@@ -168,7 +168,7 @@ def model_from_candidates(scenario: Scenario, cb: np.ndarray, cp: np.ndarray, cg
                           bid_rows_for: np.ndarray | None = None, matrix: bool = True) -> MarketModel:
     """The clearing MILP over the given candidate columns (bid, pool, gang chips, start, value
     in USD over the whole allocation): the exact model when they are all the feasible ones,
-    a restricted master (`flopgrid.market.decomposition`) when they are a subset.
+    a restricted master (`flopgrid.market.large`) when they are a subset.
 
     `rows_for` ((pools, intervals) bool) and `bid_rows_for` (bid indices) force rows that no
     candidate needs yet, so that column generation can add columns to a fixed row set."""
