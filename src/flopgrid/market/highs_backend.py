@@ -56,6 +56,7 @@ class SolveOutcome:
     gap: float | None
     seconds: float
     message: str = ""
+    dual_bound: float | None = None  # HiGHS's proven lower bound on the objective (min -welfare)
 
 
 def _lp(model: MarketModel, integer: bool, col_lower=None, col_upper=None):
@@ -133,7 +134,9 @@ def solve_milp(model: MarketModel, time_limit_s: float | None = None, mip_gap: f
     if status == "optimal" and gap is None:
         gap = 0.0
     obj = float(model.col_cost @ x) if x is not None else None  # of the vector returned, not HiGHS's report
-    return SolveOutcome(status, x, obj, gap, secs, h.modelStatusToString(ms))
+    dual = float(info.mip_dual_bound) if ms != M.kModelEmpty else 0.0
+    dual_bound = dual if np.isfinite(dual) and status in ("optimal", "time_limit") else None
+    return SolveOutcome(status, x, obj, gap, secs, h.modelStatusToString(ms), dual_bound)
 
 
 def fixed_lp_duals(model: MarketModel, col_value: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

@@ -32,6 +32,7 @@ class Bound:
     upper_bound_usd: float
     mu: np.ndarray  # (P, T) prices of the best bound (USD per chip per interval)
     master_lp_usd: float  # the last restricted master LP's value (a lower bound on min D)
+    lam: np.ndarray | None = None  # per bid: the last master LP's bid-row duals (>= 0), for `pool_bound`
     rounds: int = 0
     lbfgs_evaluations: int = 0
     master_lp_s: float = 0.0
@@ -77,6 +78,17 @@ def _master_prices(model: MarketModel, row_dual: np.ndarray, default: np.ndarray
     return mu
 
 
+def _bid_duals(model: MarketModel, row_dual: np.ndarray, n_bids: int) -> np.ndarray:
+    """Per bid the multiplier of its "at most once" row (HiGHS reports <= 0 on a <= row of a
+    minimisation; the welfare multiplier is its negation); 0 for bids without a row."""
+    lam = np.zeros(n_bids)
+    if model.bid_rows:
+        b = np.fromiter(model.bid_rows.keys(), dtype=np.int64)
+        rows = np.fromiter(model.bid_rows.values(), dtype=np.int64)
+        lam[b] = np.maximum(0.0, -row_dual[rows])
+    return lam
+
+
 def column_generation(scenario: Scenario, opts: Options, supply: Supply, seed: tuple[np.ndarray, ...],
                       cfg: LargeConfig, t0: float, time_limit_s: float | None) -> Bound:
     """Column generation on the restricted master LP (see the module docstring); `seed` are
@@ -98,6 +110,7 @@ def column_generation(scenario: Scenario, opts: Options, supply: Supply, seed: t
         if sol is None:
             break
         out.master_lp_usd = sol[0]
+        out.lam = _bid_duals(model, sol[1], len(scenario.bids))
         mu_lp = _master_prices(model, sol[1], mu0)
         mu = mu_lp if center is None else cfg.smoothing * center + (1 - cfg.smoothing) * mu_lp
         mu = np.maximum(mu, mu0)  # dual_value evaluates D there (never above D(mu))

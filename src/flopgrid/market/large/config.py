@@ -18,6 +18,10 @@ class LargeConfig:
     starts_per_option: int = 2
     # bound: L-BFGS-B on D when column generation stopped before convergence
     lbfgs_until: float = 0.5
+    # bound: Lagrangian relaxation of the bid rows with one exact sub-MIP per pool (pool_bound)
+    pool_bound: bool = False  # off: too slow (see pool_bound.py)
+    pool_bound_until: float = 0.55
+    pool_sub_time_limit_s: float = 1.0
     # improve: large-neighbourhood search with HiGHS sub-MIPs
     improve_until: float = 0.88  # leave the rest for pricing (fixed-integer LP) and assembly
     pools_per_neighbourhood: int = 4

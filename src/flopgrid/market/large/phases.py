@@ -14,6 +14,7 @@ from flopgrid.market.heuristic import with_supply
 from flopgrid.market.lagrangian import Supply
 from flopgrid.market.large.bound import column_generation, lbfgs, seed_columns
 from flopgrid.market.large.config import LargeConfig
+from flopgrid.market.large.pool_bound import PoolBound, pool_lagrangian
 from flopgrid.market.model_build import MarketModel, model_from_candidates
 from flopgrid.market.neighbourhood import Allocation, improve, welfare_usd
 from flopgrid.market.orders import Scenario
@@ -56,12 +57,21 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
     bound = column_generation(scenario, opts, supply, tuple(cols), cfg, t0, time_limit_s)
     if not bound.converged and time.perf_counter() < at(cfg.lbfgs_until):
         bound = lbfgs(opts, supply, bound, at(cfg.lbfgs_until))
+    ub = bound.upper_bound_usd
+    pb = None
+    if cfg.pool_bound and bound.lam is not None and time.perf_counter() < at(cfg.pool_bound_until):
+        pb = pool_lagrangian(scenario, opts, supply, bound.lam, at(cfg.pool_bound_until),
+                             target_usd=welfare_usd(greedy0, supply, opts.bid_len),
+                             sub_time_limit_s=cfg.pool_sub_time_limit_s)
+        ub = min(ub, pb.upper_bound_usd)
     t_bound = time.perf_counter() - t1
 
     t2 = time.perf_counter()
     alloc = Allocation.of(B, *capacity_greedy(opts, supply, bound.mu, f, deadline=at(cfg.improve_until)))
-    if welfare_usd(greedy0, supply, opts.bid_len) > welfare_usd(alloc, supply, opts.bid_len):
-        alloc = greedy0
+    candidates = [alloc, greedy0]
+    if pb is not None and pb.schedules:
+        candidates.append(repair(pb, opts, supply, B))
+    alloc = max(candidates, key=lambda a: welfare_usd(a, supply, opts.bid_len))
     w_greedy = welfare_usd(alloc, supply, opts.bid_len)
     t_greedy = time.perf_counter() - t2
 
@@ -82,11 +92,27 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
     x = with_supply(model, np.r_[np.ones(model.n_x), np.zeros(model.n_cols - model.n_x)])
     outcome = highs_backend.SolveOutcome("time_limit", x, float(model.col_cost @ x), None, t_improve,
                                          "large-market path: greedy + neighbourhood search")
-    return LargeOutcome(model, outcome, float(bound.upper_bound_usd),
+    return LargeOutcome(model, outcome, float(ub),
                         {"valuation": opts.valuation_s, "options": t_opts - opts.valuation_s,
                          "bound": t_bound - bound.master_lp_s, "master_lp": bound.master_lp_s, "greedy": t_greedy,
                          "solve": t_improve},  # greedy + neighbourhood search
                         {"options": opts.n, "rounds": bound.rounds, "lbfgs_evaluations": bound.lbfgs_evaluations,
                          "perf_calls": opts.perf_calls, "neighbourhoods": stats.neighbourhoods,
                          "improved_neighbourhoods": stats.improved, "greedy_welfare_usd": int(w_greedy),
-                         "master_lp_usd": int(bound.master_lp_usd)})
+                         "master_lp_usd": int(bound.master_lp_usd), "lp_bound_usd": int(bound.upper_bound_usd),
+                         "pool_bound_rounds": pb.rounds if pb else 0})
+
+
+def repair(pb: PoolBound, opts, supply: Supply, n_bids: int) -> Allocation:
+    """A feasible allocation from the pool sub-MIPs' schedules: each is feasible on its own
+    pool; a bid scheduled on several pools keeps the one where its value is highest (removing
+    a gang from a pool only frees capacity)."""
+    rows = [np.c_[b, np.full(len(b), p), g, s, v] for p, (b, g, s, v) in pb.schedules.items() if len(b)]
+    if not rows:
+        return Allocation.empty(n_bids)
+    a = np.concatenate(rows)
+    a = a[np.lexsort((-a[:, 4], a[:, 0]))]
+    _, first = np.unique(a[:, 0], return_index=True)
+    a = a[first]
+    return Allocation.of(n_bids, a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2].astype(np.int64),
+                         a[:, 3].astype(np.int64), a[:, 4])
