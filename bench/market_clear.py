@@ -52,6 +52,7 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=60.0, help="seconds, per solve")
     ap.add_argument("--gap", type=float, default=0.01, help="relative gap target")
     ap.add_argument("--baseline", default="300x30", help="bids x pools of the exact-MILP baseline")
+    ap.add_argument("--method", default="auto", help="auto | exact | decomposition (the path `clear` takes)")
     ap.add_argument("--no-scipy", action="store_true")
     args = ap.parse_args()
 
@@ -69,7 +70,7 @@ def main() -> None:
         for seed in (int(x) for x in args.seeds.split(",")):
             sc = parse_scenario(generate_scenario(pools, bids, args.intervals, seed))
             t0 = time.perf_counter()
-            r = clear(sc, time_limit_s=args.time_limit, mip_gap=args.gap)
+            r = clear(sc, time_limit_s=args.time_limit, mip_gap=args.gap, method=args.method)
             secs = time.perf_counter() - t0
             bound = r.upper_bound_usd
             if bound is None and r.gap is not None:  # exact: HiGHS's proven bound

@@ -113,24 +113,32 @@ def improve(scenario: Scenario, opts: Options, supply: Supply, alloc: Allocation
     # pool order: most price mass (congestion) first, then the rest
     order = [int(p) for p in np.argsort(-(mu * supply.available).sum(axis=1), kind="stable") if has_opts[p]]
     visited = np.zeros(P, dtype=bool)
-    sweep = -(-len(order) // max(1, pools_per_neighbourhood)) + 1
+    k, new_bids, sub_s, max_bin = pools_per_neighbourhood, new_bids_per_pool, sub_time_limit_s, max_binaries
     no_gain_run = 0
-    while order and time.perf_counter() < deadline and no_gain_run < sweep:
+    while order and time.perf_counter() < deadline:
         seed = next((p for p in order if not visited[p]), None)
         if seed is None:  # every pool visited: another sweep
             visited[:] = False
             continue
-        nb = _neighbourhood(seed, opts, by_pool, pool_at, reduced, alloc, pools_per_neighbourhood)
+        nb = _neighbourhood(seed, opts, by_pool, pool_at, reduced, alloc, k)
         visited[nb] = True
         stats.neighbourhoods += 1
-        gain = _resolve(scenario, opts, supply, alloc, nb, by_pool, pool_at, reduced, new_bids_per_pool,
-                        min(sub_time_limit_s, max(0.2, deadline - time.perf_counter())), max_binaries, threads)
+        gain = _resolve(scenario, opts, supply, alloc, nb, by_pool, pool_at, reduced, new_bids,
+                        min(sub_s, max(0.2, deadline - time.perf_counter())), max_bin, threads)
         if gain > 0:
             stats.improved += 1
             stats.gain_usd += gain
             no_gain_run = 0
         else:
-            no_gain_run += 1  # a full sweep without a gain: a local optimum for this neighbourhood size
+            no_gain_run += 1
+        if no_gain_run >= -(-len(order) // k) + 1:
+            # a full sweep without a gain: a local optimum for this neighbourhood size; widen
+            # it (at k = every pool the sub-MIP is the whole market, warm-started)
+            if k >= len(order):
+                break
+            k, new_bids, no_gain_run = min(len(order), 2 * k), 2 * new_bids, 0
+            sub_s, max_bin = 2 * sub_s, 2 * max_bin
+            visited[:] = False
     stats.seconds = time.perf_counter() - t0
     log.debug("neighbourhood search: %d neighbourhoods, +$%.0f in %.2f s", stats.neighbourhoods, stats.gain_usd,
               stats.seconds)
@@ -166,7 +174,7 @@ def _resolve(scenario: Scenario, opts: Options, supply: Supply, alloc: Allocatio
     cand = [held]
     for p in nb.tolist():
         o = by_pool[pool_at[p]: pool_at[p + 1]]
-        o = o[free[opts.bid[o]] & (reduced[o] > 0)]
+        o = o[free[opts.bid[o]]]  # ranked by reduced value at mu, not cut at 0: LP prices overprice lumpy gangs
         o = o[np.argsort(-reduced[o], kind="stable")]
         _, first = np.unique(opts.bid[o], return_index=True)
         cand.append(opts.bid[o[np.sort(first)][:new_bids_per_pool]])

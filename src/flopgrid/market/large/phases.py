@@ -14,7 +14,7 @@ from flopgrid.market.heuristic import with_supply
 from flopgrid.market.lagrangian import Supply
 from flopgrid.market.large.bound import column_generation, lbfgs, seed_columns
 from flopgrid.market.large.config import LargeConfig
-from flopgrid.market.large.pool_bound import PoolBound, pool_lagrangian
+from flopgrid.market.large.pool_bound import pool_lagrangian
 from flopgrid.market.model_build import MarketModel, model_from_candidates
 from flopgrid.market.neighbourhood import Allocation, improve, welfare_usd
 from flopgrid.market.orders import Scenario
@@ -57,26 +57,19 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
     bound = column_generation(scenario, opts, supply, tuple(cols), cfg, t0, time_limit_s)
     if not bound.converged and time.perf_counter() < at(cfg.lbfgs_until):
         bound = lbfgs(opts, supply, bound, at(cfg.lbfgs_until))
-    ub = bound.upper_bound_usd
-    pb = None
-    if cfg.pool_bound and bound.lam is not None and time.perf_counter() < at(cfg.pool_bound_until):
-        pb = pool_lagrangian(scenario, opts, supply, bound.lam, at(cfg.pool_bound_until),
-                             target_usd=welfare_usd(greedy0, supply, opts.bid_len),
-                             sub_time_limit_s=cfg.pool_sub_time_limit_s)
-        ub = min(ub, pb.upper_bound_usd)
     t_bound = time.perf_counter() - t1
 
     t2 = time.perf_counter()
     alloc = Allocation.of(B, *capacity_greedy(opts, supply, bound.mu, f, deadline=at(cfg.improve_until)))
-    candidates = [alloc, greedy0]
-    if pb is not None and pb.schedules:
-        candidates.append(repair(pb, opts, supply, B))
-    alloc = max(candidates, key=lambda a: welfare_usd(a, supply, opts.bid_len))
+    if welfare_usd(greedy0, supply, opts.bid_len) > welfare_usd(alloc, supply, opts.bid_len):
+        alloc = greedy0
     w_greedy = welfare_usd(alloc, supply, opts.bid_len)
     t_greedy = time.perf_counter() - t2
 
+    # the pool bound only where one round fits (measured: ~2 s at 10 pools, > 50 s at 100)
+    use_pool = cfg.pool_bound and bound.lam is not None and len(scenario.pools) <= cfg.pool_bound_max_pools
     t3 = time.perf_counter()
-    deadline = at(cfg.improve_until)
+    deadline = at(cfg.improve_until_with_pool_bound if use_pool else cfg.improve_until)
     if time_limit_s is None:
         deadline = time.perf_counter() + 3600.0  # the search stops itself after a sweep without gain
     alloc, stats = improve(scenario, opts, supply, alloc, bound.mu, deadline,
@@ -84,8 +77,17 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
                            sub_time_limit_s=cfg.sub_time_limit_s, max_binaries=cfg.max_sub_binaries, threads=cfg.threads)
     t_improve = time.perf_counter() - t3
     w = welfare_usd(alloc, supply, opts.bid_len)
-    log.debug("bound %.0f (rounds %d, converged %s); greedy %.0f; improved %.0f (%d neighbourhoods)",
-              bound.upper_bound_usd, bound.rounds, bound.converged, w_greedy, w, stats.neighbourhoods)
+
+    t4 = time.perf_counter()
+    ub, pb = bound.upper_bound_usd, None
+    if use_pool and (ub - w) > mip_gap * abs(ub):
+        end = at(cfg.pool_bound_until) if time_limit_s is not None else time.perf_counter() + 3600.0
+        pb = pool_lagrangian(scenario, opts, supply, bound.lam, end, target_usd=w,
+                             sub_time_limit_s=cfg.pool_sub_time_limit_s, stop_gap=mip_gap)
+        ub = min(ub, pb.upper_bound_usd)
+    t_pool = time.perf_counter() - t4
+    log.debug("LP bound %.0f (rounds %d, converged %s); greedy %.0f; improved %.0f (%d neighbourhoods); bound %.0f",
+              bound.upper_bound_usd, bound.rounds, bound.converged, w_greedy, w, stats.neighbourhoods, ub)
 
     cb, cp, cg, cs, cv = alloc.columns()
     model = model_from_candidates(scenario, cb, cp, cg, cs, cv, opts.reasons)
@@ -95,6 +97,7 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
     return LargeOutcome(model, outcome, float(ub),
                         {"valuation": opts.valuation_s, "options": t_opts - opts.valuation_s,
                          "bound": t_bound - bound.master_lp_s, "master_lp": bound.master_lp_s, "greedy": t_greedy,
+                         "pool_bound": t_pool,
                          "solve": t_improve},  # greedy + neighbourhood search
                         {"options": opts.n, "rounds": bound.rounds, "lbfgs_evaluations": bound.lbfgs_evaluations,
                          "perf_calls": opts.perf_calls, "neighbourhoods": stats.neighbourhoods,
@@ -102,17 +105,3 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
                          "master_lp_usd": int(bound.master_lp_usd), "lp_bound_usd": int(bound.upper_bound_usd),
                          "pool_bound_rounds": pb.rounds if pb else 0})
 
-
-def repair(pb: PoolBound, opts, supply: Supply, n_bids: int) -> Allocation:
-    """A feasible allocation from the pool sub-MIPs' schedules: each is feasible on its own
-    pool; a bid scheduled on several pools keeps the one where its value is highest (removing
-    a gang from a pool only frees capacity)."""
-    rows = [np.c_[b, np.full(len(b), p), g, s, v] for p, (b, g, s, v) in pb.schedules.items() if len(b)]
-    if not rows:
-        return Allocation.empty(n_bids)
-    a = np.concatenate(rows)
-    a = a[np.lexsort((-a[:, 4], a[:, 0]))]
-    _, first = np.unique(a[:, 0], return_index=True)
-    a = a[first]
-    return Allocation.of(n_bids, a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2].astype(np.int64),
-                         a[:, 3].astype(np.int64), a[:, 4])

@@ -85,10 +85,11 @@ def pool_subproblem(scenario: Scenario, opts: Options, supply: Supply, o: np.nda
 
 
 def pool_lagrangian(scenario: Scenario, opts: Options, supply: Supply, lam0: np.ndarray, deadline: float, *,
-                    target_usd: float = 0.0, sub_time_limit_s: float = 1.0, max_rounds: int = 50) -> PoolBound:
-    """min over evaluated lambda of Z(lambda) (see the module docstring), until `deadline`.
-    `target_usd` (a feasible welfare) sets the Polyak step. A round that cannot bound every
-    pool before the deadline gives no bound (inf)."""
+                    target_usd: float = 0.0, sub_time_limit_s: float = 1.0, max_rounds: int = 50,
+                    stop_gap: float = 0.0) -> PoolBound:
+    """min over evaluated lambda of Z(lambda) (see the module docstring), until `deadline`
+    or until Z is within `stop_gap` of `target_usd` (a feasible welfare, which also sets the
+    Polyak step). A round that cannot bound every pool before the deadline gives no bound."""
     P = len(supply.chips)
     f = supply.reserve_fraction
     min_cost = np.where(supply.chips > 0, supply.cost_usd_per_chip_interval, np.inf).min(axis=1)
@@ -124,6 +125,8 @@ def pool_lagrangian(scenario: Scenario, opts: Options, supply: Supply, lam0: np.
             best.upper_bound_usd, best.lam, best.schedules, best.inexact_pools = total, lam.copy(), schedules, inexact
         else:
             theta /= 2.0
+        if total - target_usd <= stop_gap * abs(total):
+            break
         # subgradient of Z at lambda: 1 - (times bid b is scheduled)
         g = np.ones(len(lam))
         for bids, *_ in schedules.values():
