@@ -57,8 +57,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from flopgrid.market import clear, generate_scenario, parse_scenario
-    from flopgrid.market.highs_backend import solve_milp
-    from flopgrid.market.model_build import build_model
+    from flopgrid.market.formulation.model import build_model
+    from flopgrid.market.solve.highs import solve_milp
     from flopgrid.market.valuation import Valuer
 
     print(f"start: {_load()} ({os.cpu_count()} CPUs)")

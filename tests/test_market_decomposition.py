@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from test_market_bruteforce import brute_force_welfare, small_scenarios
 
 from flopgrid.market import clear, parse_scenario
-from flopgrid.market.columns import enumerate_options
+from flopgrid.market.formulation.columns import enumerate_options
 from flopgrid.market.generate import generate_scenario
-from flopgrid.market.lagrangian import Supply, dual_value
+from flopgrid.market.large.lagrangian import Supply, dual_value
 from flopgrid.market.valuation import Valuer
 
 TOL_USD = 1e-6

@@ -18,14 +18,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from flopgrid.market import highs_backend
-from flopgrid.market.large import solve_large
-from flopgrid.market.model_build import (
+from flopgrid.market.formulation.model import (
     MarketModel,
     build_model,
     model_from_candidates,
     with_matrix,
 )
+from flopgrid.market.large import solve_large
 from flopgrid.market.monitor import mitigate
 from flopgrid.market.orders import Scenario
 from flopgrid.market.result import (
@@ -37,27 +36,28 @@ from flopgrid.market.result import (
     Uplift,
     UpliftEntry,
 )
-from flopgrid.market.uncongested import solve_uncongested
+from flopgrid.market.solve import highs
+from flopgrid.market.solve.uncongested import solve_uncongested
 from flopgrid.market.uplift import Party, make_whole
 from flopgrid.market.validation import canonical_hardware, validate_scenario
 from flopgrid.market.valuation import Valuer
 
-Solver = Callable[[MarketModel, float | None, float], highs_backend.SolveOutcome]
+Solver = Callable[[MarketModel, float | None, float], highs.SolveOutcome]
 PRICE_TOL = 1e-9
 AUTO_EXACT_MAX_PAIRS = 20_000  # bids x pools up to which `clear(method="auto")` builds the exact MILP
 
 
 def build_model_empty(scenario: Scenario, valuer: Valuer) -> MarketModel:
     """A model without candidates whose `no_candidate_reason` says why, per bid."""
-    from flopgrid.market.columns import enumerate_options
+    from flopgrid.market.formulation.columns import enumerate_options
 
     reasons = enumerate_options(scenario, valuer).reasons
     z = np.zeros(0, np.int64)
     return model_from_candidates(scenario, z, z, z, z, np.zeros(0), reasons)
 
 
-def _default_solver(model: MarketModel, time_limit_s: float | None, mip_gap: float) -> highs_backend.SolveOutcome:
-    return highs_backend.solve_milp(model, time_limit_s, mip_gap)
+def _default_solver(model: MarketModel, time_limit_s: float | None, mip_gap: float) -> highs.SolveOutcome:
+    return highs.solve_milp(model, time_limit_s, mip_gap)
 
 
 def clear(
@@ -83,7 +83,7 @@ def clear(
     "auto" (exact while bids x pools <= AUTO_EXACT_MAX_PAIRS or when a `solver` or
     `max_pools_per_bid` is given, decomposition above; an auto-exact market whose bids'
     individually best options fit together is cleared without the MILP,
-    `flopgrid.market.uncongested`, and reports `method="uncongested"`, gap 0).
+    `flopgrid.market.solve.uncongested`, and reports `method="uncongested"`, gap 0).
     """
     t0 = time.perf_counter()
     validate_scenario(scenario)
@@ -131,12 +131,12 @@ def clear(
 
     if model.n_x == 0:
         return nothing("empty", "no feasible (bid, pool, gang, start) candidate", gap=0.0)
-    if fast is not None:  # exact without the MILP (flopgrid.market.uncongested)
+    if fast is not None:  # exact without the MILP (flopgrid.market.solve.uncongested)
         base["method"] = "uncongested"
         if fast.duals is not None:
             duals, lp_cols = fast.duals, fast.col_value
         else:
-            fixed = highs_backend.fixed_lp_duals(model, fast.col_value)
+            fixed = highs.fixed_lp_duals(model, fast.col_value)
             if fixed is None:
                 return nothing("solver_error", "fixed-integer LP for prices failed", keep_prices=True)
             duals, lp_cols = fixed
@@ -156,7 +156,7 @@ def clear(
     if model.welfare_usd(x) < 0:  # an incumbent worse than trading nothing: trade nothing
         return nothing(outcome.status, "incumbent welfare below zero; nothing cleared", gap=outcome.gap)
     tp = time.perf_counter()
-    fixed = highs_backend.fixed_lp_duals(model, x)
+    fixed = highs.fixed_lp_duals(model, x)
     if fixed is None:
         return nothing("solver_error", "fixed-integer LP for prices failed", keep_prices=True)
     duals, lp_cols = fixed

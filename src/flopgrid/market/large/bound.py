@@ -1,6 +1,6 @@
 """Upper bounds on welfare for the large-market path: Lagrange prices on the capacity rows.
 
-For every mu >= 0, D(mu) (`flopgrid.market.lagrangian.dual_value`) is an upper bound on the
+For every mu >= 0, D(mu) (`flopgrid.market.large.lagrangian.dual_value`) is an upper bound on the
 optimal welfare (weak duality; Fisher 1981). `column_generation` takes mu from the duals of
 a restricted master LP that grows by each bid's best option at the current prices (with
 Wentges 1997 smoothing); at convergence min D equals the LP-relaxation bound of the
@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flopgrid.market import highs_backend
-from flopgrid.market.columns import Options
-from flopgrid.market.lagrangian import Supply, dual_value, top_per_bid, window_cost
+from flopgrid.market.formulation.columns import Options
+from flopgrid.market.formulation.model import MarketModel, model_from_candidates
 from flopgrid.market.large.config import LargeConfig
-from flopgrid.market.model_build import MarketModel, model_from_candidates
+from flopgrid.market.large.lagrangian import Supply, dual_value, top_per_bid, window_cost
 from flopgrid.market.orders import Scenario
+from flopgrid.market.solve import highs
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def column_generation(scenario: Scenario, opts: Options, supply: Supply, seed: t
     keyset = set(zip(cb.tolist(), cp.tolist(), cg.tolist(), cs.tolist()))
     model = model_from_candidates(scenario, cb, cp, cg, cs, cv, opts.reasons, rows_for=supply.available,
                                   bid_rows_for=np.unique(opts.bid))
-    lp = highs_backend.IncrementalLp(model, opts.bid_len)
+    lp = highs.IncrementalLp(model, opts.bid_len)
     out = Bound(np.inf, mu0, 0.0)
     center = None
     for rounds in range(1, cfg.max_rounds + 1):

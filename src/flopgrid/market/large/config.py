@@ -12,12 +12,12 @@ class LargeConfig:
     # bound: column generation on the restricted master LP
     max_rounds: int = 30
     bound_tol: float = 1e-4  # stop when D and the master LP agree this closely (the LP bound is reached)
-    bound_share: float = 0.3  # column generation stops here (its master LPs grow slow at 10,000 bids)
+    bound_share: float = 0.2  # column generation stops here (its master LPs grow slow at 10,000 bids)
     smoothing: float = 0.5  # Wentges (1997) dual smoothing between the best and the latest duals
     options_per_bid: int = 2  # seed columns per bid at the cheapest-step prices
     starts_per_option: int = 2
     # bound: L-BFGS-B on D when column generation stopped before convergence
-    lbfgs_until: float = 0.5
+    lbfgs_until: float = 0.7
     # bound: Lagrangian relaxation of the bid rows with one exact sub-MIP per pool (pool_bound)
     # (measured on generated 60-bid x 10-pool markets: LP bound 5-12% above the optimum, this
     # bound 0.3-1.5% in ~19 s; a round at 100 pools takes > 50 s, so larger markets skip it)

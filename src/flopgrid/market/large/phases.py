@@ -8,17 +8,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from flopgrid.market import highs_backend
-from flopgrid.market.columns import enumerate_options
-from flopgrid.market.heuristic import with_supply
-from flopgrid.market.lagrangian import Supply
+from flopgrid.market.formulation.columns import enumerate_options
+from flopgrid.market.formulation.model import MarketModel, model_from_candidates
 from flopgrid.market.large.bound import column_generation, lbfgs, seed_columns
 from flopgrid.market.large.config import LargeConfig
+from flopgrid.market.large.greedy import capacity_greedy
+from flopgrid.market.large.lagrangian import Supply
+from flopgrid.market.large.neighbourhood import Allocation, improve, welfare_usd
 from flopgrid.market.large.pool_bound import pool_lagrangian
-from flopgrid.market.model_build import MarketModel, model_from_candidates
-from flopgrid.market.neighbourhood import Allocation, improve, welfare_usd
 from flopgrid.market.orders import Scenario
-from flopgrid.market.primal import capacity_greedy
+from flopgrid.market.solve import highs
+from flopgrid.market.solve.greedy import with_supply
 from flopgrid.market.valuation import Valuer
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class LargeOutcome:
     model: MarketModel  # the allocation's own columns (prices come from its fixed-integer LP)
-    outcome: highs_backend.SolveOutcome
+    outcome: highs.SolveOutcome
     upper_bound_usd: float
     seconds: dict[str, float] = field(default_factory=dict)  # per phase
     info: dict[str, int] = field(default_factory=dict)
@@ -92,7 +92,7 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
     cb, cp, cg, cs, cv = alloc.columns()
     model = model_from_candidates(scenario, cb, cp, cg, cs, cv, opts.reasons)
     x = with_supply(model, np.r_[np.ones(model.n_x), np.zeros(model.n_cols - model.n_x)])
-    outcome = highs_backend.SolveOutcome("time_limit", x, float(model.col_cost @ x), None, t_improve,
+    outcome = highs.SolveOutcome("time_limit", x, float(model.col_cost @ x), None, t_improve,
                                          "large-market path: greedy + neighbourhood search")
     return LargeOutcome(model, outcome, float(ub),
                         {"valuation": opts.valuation_s, "options": t_opts - opts.valuation_s,

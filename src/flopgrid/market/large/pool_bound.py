@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from flopgrid.market import highs_backend
-from flopgrid.market.columns import Options
-from flopgrid.market.lagrangian import Supply
-from flopgrid.market.model_build import model_from_candidates
+from flopgrid.market.formulation.columns import Options
+from flopgrid.market.formulation.model import model_from_candidates
+from flopgrid.market.large.lagrangian import Supply
 from flopgrid.market.orders import Scenario
+from flopgrid.market.solve import highs
 
 log = logging.getLogger(__name__)
 
@@ -69,14 +69,14 @@ def pool_subproblem(scenario: Scenario, opts: Options, supply: Supply, o: np.nda
     oi = o[rep]
     cb, cp, cg = opts.bid[oi], opts.pool[oi], opts.chips[oi]
     model = model_from_candidates(scenario, cb, cp, cg, cs, opts.value_usd[oi] - lam[cb], {})
-    out = highs_backend.solve_milp(model, time_limit_s, 1e-6)
+    out = highs.solve_milp(model, time_limit_s, 1e-6)
     if out.status in ("error", "no_solution") or out.col_value is None:
         return None
     found = model.welfare_usd(out.col_value)
     if out.dual_bound is not None:
         ub = max(found, -out.dual_bound)
     else:  # no proven MIP bound: the pool's LP relaxation (valid, weaker)
-        lp = highs_backend.solve_lp_relaxation(model, time_limit_s)
+        lp = highs.solve_lp_relaxation(model, time_limit_s)
         if lp is None:
             return None
         ub = max(found, lp[0])

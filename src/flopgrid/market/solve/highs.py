@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flopgrid.market.model_build import MarketModel
+from flopgrid.market.formulation.model import MarketModel
 
 
 @contextlib.contextmanager
@@ -90,7 +90,7 @@ def solve_milp(model: MarketModel, time_limit_s: float | None = None, mip_gap: f
     objective of a better solution it found in presolve (a brute-force test caught it)."""
     import highspy
 
-    from flopgrid.market.heuristic import greedy_solution
+    from flopgrid.market.solve.greedy import greedy_solution
 
     t0 = time.perf_counter()
     h = new_highs()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from flopgrid.market.model_build import MarketModel
+from flopgrid.market.formulation.model import MarketModel
 
 
 def _step_cost(prices: list[float], sizes: list[float], q: float) -> float:

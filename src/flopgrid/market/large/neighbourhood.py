@@ -23,12 +23,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flopgrid.market import highs_backend
-from flopgrid.market.columns import Options
-from flopgrid.market.heuristic import with_supply
-from flopgrid.market.lagrangian import Supply, window_cost
-from flopgrid.market.model_build import model_from_candidates
+from flopgrid.market.formulation.columns import Options
+from flopgrid.market.formulation.model import model_from_candidates
+from flopgrid.market.large.lagrangian import Supply, window_cost
 from flopgrid.market.orders import Scenario
+from flopgrid.market.solve import highs
+from flopgrid.market.solve.greedy import with_supply
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ def _resolve(scenario: Scenario, opts: Options, supply: Supply, alloc: Allocatio
             cur[k] = 1.0
     start = with_supply(model, np.r_[cur, np.zeros(model.n_cols - model.n_x)])
     sub_now = float(alloc.value_usd[held].sum()) - _pool_cost(supply, alloc, nb, L)
-    out = highs_backend.solve_milp(model, time_limit_s, 1e-6, threads=threads, start=start)
+    out = highs.solve_milp(model, time_limit_s, 1e-6, threads=threads, start=start)
     if out.col_value is None:
         return 0.0
     x = np.round(out.col_value[: model.n_x]) > 0.5

@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 
-from flopgrid.market.columns import Options
-from flopgrid.market.lagrangian import Supply, window_cost
+from flopgrid.market.formulation.columns import Options
+from flopgrid.market.large.lagrangian import Supply, window_cost
 
 
 def _step_cost(q: np.ndarray, p: np.ndarray, prev: np.ndarray, chips: np.ndarray, cost: np.ndarray,

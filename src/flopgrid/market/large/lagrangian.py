@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flopgrid.market.columns import Options
+from flopgrid.market.formulation.columns import Options
 from flopgrid.market.orders import Scenario
 
 
