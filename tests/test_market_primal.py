@@ -29,7 +29,8 @@ def heuristic_welfare(sc: dict, seed: int = 0, cheapest: bool = False) -> float:
         return 0.0
     supply = Supply.of(scenario)
     mu = supply.marginal_cost() if cheapest else np.random.default_rng(seed).uniform(0, 3, supply.available.shape)
-    b, p, g, s, v = capacity_greedy(opts, supply, mu, scenario.reserve.fraction)
+    c = capacity_greedy(opts, supply, mu, scenario.reserve.fraction)
+    b, p, g, s, v = c.bid, c.pool, c.chips, c.start, c.value_usd
     assert len(set(b.tolist())) == len(b)
     f, h = sc["reserve"]["fraction"], scenario.horizon.interval_hours
     used: dict[tuple[int, int], float] = {}

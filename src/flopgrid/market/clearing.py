@@ -49,11 +49,9 @@ AUTO_EXACT_MAX_PAIRS = 20_000  # bids x pools up to which `clear(method="auto")`
 
 def build_model_empty(scenario: Scenario, valuer: Valuer) -> MarketModel:
     """A model without candidates whose `no_candidate_reason` says why, per bid."""
-    from flopgrid.market.formulation.columns import enumerate_options
+    from flopgrid.market.formulation.columns import Columns, enumerate_options
 
-    reasons = enumerate_options(scenario, valuer).reasons
-    z = np.zeros(0, np.int64)
-    return model_from_candidates(scenario, z, z, z, z, np.zeros(0), reasons)
+    return model_from_candidates(scenario, Columns.empty(), enumerate_options(scenario, valuer).reasons)
 
 
 def _default_solver(model: MarketModel, time_limit_s: float | None, mip_gap: float) -> highs.SolveOutcome:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flopgrid.market.formulation.columns import Options
+from flopgrid.market.formulation.columns import Columns, Options
 from flopgrid.market.formulation.model import MarketModel, model_from_candidates
 from flopgrid.market.large.config import LargeConfig
 from flopgrid.market.large.lagrangian import Supply, dual_value, top_per_bid, window_cost
@@ -40,9 +40,8 @@ class Bound:
 
 
 def seed_columns(opts: Options, mu: np.ndarray, reserve_fraction: float, options_per_bid: int,
-                 starts_per_option: int) -> tuple[np.ndarray, ...]:
-    """(bid, pool, chips, start, value): per bid its best options at prices mu, each at its
-    cheapest starts."""
+                 starts_per_option: int) -> Columns:
+    """Per bid its best options at prices mu, each at its cheapest starts."""
     idx = np.arange(opts.n)
     cost, _ = window_cost(mu, opts, idx)
     score = opts.value_usd - (1.0 + reserve_fraction) * opts.chips * cost
@@ -65,7 +64,7 @@ def seed_columns(opts: Options, mu: np.ndarray, reserve_fraction: float, options
     ok = ks < n_st[rows]
     rows, ks = rows[ok], ks[ok]
     o = sel[rows]
-    return opts.bid[o], opts.pool[o], opts.chips[o], lo[rows] + ks, opts.value_usd[o]
+    return Columns(opts.bid[o], opts.pool[o], opts.chips[o], lo[rows] + ks, opts.value_usd[o])
 
 
 def _master_prices(model: MarketModel, row_dual: np.ndarray, default: np.ndarray) -> np.ndarray:
@@ -89,15 +88,14 @@ def _bid_duals(model: MarketModel, row_dual: np.ndarray, n_bids: int) -> np.ndar
     return lam
 
 
-def column_generation(scenario: Scenario, opts: Options, supply: Supply, seed: tuple[np.ndarray, ...],
+def column_generation(scenario: Scenario, opts: Options, supply: Supply, seed: Columns,
                       cfg: LargeConfig, t0: float, time_limit_s: float | None) -> Bound:
-    """Column generation on the restricted master LP (see the module docstring); `seed` are
-    the first columns (bid, pool, chips, start, value)."""
+    """Column generation on the restricted master LP (see the module docstring) from the
+    columns `seed`."""
     all_idx = np.arange(opts.n)
     mu0 = supply.marginal_cost()
-    cb, cp, cg, cs, cv = seed
-    keyset = set(zip(cb.tolist(), cp.tolist(), cg.tolist(), cs.tolist()))
-    model = model_from_candidates(scenario, cb, cp, cg, cs, cv, opts.reasons, rows_for=supply.available,
+    keyset = set(seed.keys())
+    model = model_from_candidates(scenario, seed, opts.reasons, rows_for=supply.available,
                                   bid_rows_for=np.unique(opts.bid))
     lp = highs.IncrementalLp(model, opts.bid_len)
     out = Bound(np.inf, mu0, 0.0)
@@ -119,10 +117,9 @@ def column_generation(scenario: Scenario, opts: Options, supply: Supply, seed: t
             out.upper_bound_usd, out.mu, center = val, mu, mu
         log.debug("round %d: cols %d lp %.0f D %.0f (%.2f s)", rounds, len(keyset), sol[0], val,
                   time.perf_counter() - tl)
-        new = [(b, p, g, s, v) for b, p, g, s, v in zip(opts.bid[br.option].tolist(), opts.pool[br.option].tolist(),
-                                                       opts.chips[br.option].tolist(), br.start.tolist(),
-                                                       opts.value_usd[br.option].tolist())
-               if (b, p, g, s) not in keyset]
+        chosen = Columns(opts.bid[br.option], opts.pool[br.option], opts.chips[br.option], br.start,
+                         opts.value_usd[br.option])
+        new = chosen.take(np.array([k not in keyset for k in chosen.keys()], dtype=bool))
         last = time.perf_counter() - tl
         out_of_time = time_limit_s is not None and time.perf_counter() - t0 + 1.5 * last > cfg.bound_share * time_limit_s
         if out.upper_bound_usd - out.master_lp_usd <= cfg.bound_tol * max(abs(out.upper_bound_usd), 1.0):
@@ -130,15 +127,14 @@ def column_generation(scenario: Scenario, opts: Options, supply: Supply, seed: t
             break
         if out_of_time:
             break
-        if not new:
+        if len(new) == 0:
             if center is not None and cfg.smoothing > 0:  # mis-pricing: price at the LP duals once
                 center = None
                 continue
             out.converged = True  # no column prices out: the master LP is the LP bound
             break
-        keyset.update(k[:4] for k in new)
-        add = np.array(new, dtype=float)
-        lp.add_columns(*(add[:, i].astype(np.int64) for i in range(4)), add[:, 4])
+        keyset.update(new.keys())
+        lp.add_columns(new)
     return out
 
 

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from flopgrid.market.formulation.columns import Options
+from flopgrid.market.formulation.columns import Columns, Options
 from flopgrid.market.large.lagrangian import Supply, window_cost
 
 
@@ -31,7 +31,7 @@ def _step_cost(q: np.ndarray, p: np.ndarray, prev: np.ndarray, chips: np.ndarray
 
 def capacity_greedy(opts: Options, supply: Supply, mu: np.ndarray, reserve_fraction: float, *,
                     options_per_bid: int = 8, deadline: float | None = None):
-    """(bid, pool, chips, start, value) arrays of a feasible allocation (see module docstring)."""
+    """The columns of a feasible allocation (see module docstring)."""
     P, T = mu.shape
     f = reserve_fraction
     chips, cost = supply.chips, supply.cost_usd_per_chip_interval
@@ -75,8 +75,6 @@ def capacity_greedy(opts: Options, supply: Supply, mu: np.ndarray, reserve_fract
             chosen.append((int(opts.bid[oo[k]]), int(p[k]), int(opts.chips[oo[k]]), int(s[k]),
                            float(opts.value_usd[oo[k]])))
     if not chosen:
-        z = np.zeros(0, np.int64)
-        return z, z, z, z, np.zeros(0)
+        return Columns.empty()
     arr = np.array(chosen, dtype=float)
-    return (arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64), arr[:, 2].astype(np.int64),
-            arr[:, 3].astype(np.int64), arr[:, 4])
+    return Columns(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4])

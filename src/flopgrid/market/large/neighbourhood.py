@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flopgrid.market.formulation.columns import Options
+from flopgrid.market.formulation.columns import Columns, Options
 from flopgrid.market.formulation.model import model_from_candidates
 from flopgrid.market.large.lagrangian import Supply, window_cost
 from flopgrid.market.orders import Scenario
@@ -48,15 +48,17 @@ class Allocation:
                    np.zeros(n_bids))
 
     @classmethod
-    def of(cls, n_bids: int, cb, cp, cg, cs, cv) -> Allocation:
+    def of(cls, n_bids: int, cols: Columns) -> Allocation:
+        """From columns with at most one per bid."""
         a = cls.empty(n_bids)
-        a.pool[cb], a.chips[cb], a.start[cb], a.value_usd[cb] = cp, cg, cs, cv
+        a.pool[cols.bid], a.chips[cols.bid], a.start[cols.bid], a.value_usd[cols.bid] = \
+            cols.pool, cols.chips, cols.start, cols.value_usd
         return a
 
-    def columns(self) -> tuple[np.ndarray, ...]:
-        """(bid, pool, chips, start, value) of the cleared bids."""
+    def columns(self) -> Columns:
+        """The cleared bids' columns."""
         b = np.flatnonzero(self.pool >= 0)
-        return b, self.pool[b], self.chips[b], self.start[b], self.value_usd[b]
+        return Columns(b, self.pool[b], self.chips[b], self.start[b], self.value_usd[b])
 
 
 def demand_chips(alloc: Allocation, bid_len: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -193,16 +195,13 @@ def _resolve(scenario: Scenario, opts: Options, supply: Supply, alloc: Allocatio
         sel = keep[cum <= max_binaries]
         held_opt = np.isin(opts.bid[idx], held)  # the current allocation must stay representable
         idx = idx[np.union1d(sel, np.flatnonzero(held_opt))]
-        n_st = opts.start_hi[idx] - opts.start_lo[idx] + 1
-    rep = np.repeat(np.arange(len(idx)), n_st)
-    cs = opts.start_lo[idx][rep] + (np.arange(len(rep)) - np.repeat(np.cumsum(n_st) - n_st, n_st))
-    oi = idx[rep]
-    cb, cp, cg, cv = opts.bid[oi], opts.pool[oi], opts.chips[oi], opts.value_usd[oi]
-    model = model_from_candidates(scenario, cb, cp, cg, cs, cv, {})
+    cols = opts.expand(idx)
+    cb, cp, cg, cs, cv = cols.bid, cols.pool, cols.chips, cols.start, cols.value_usd
+    model = model_from_candidates(scenario, cols, {})
     # the current allocation on N as a warm start
     cur = np.zeros(model.n_x)
     hk = {(int(b), int(alloc.pool[b]), int(alloc.chips[b]), int(alloc.start[b])) for b in held}
-    for k, key in enumerate(zip(cb.tolist(), cp.tolist(), cg.tolist(), cs.tolist())):
+    for k, key in enumerate(cols.keys()):
         if key in hk:
             cur[k] = 1.0
     start = with_supply(model, np.r_[cur, np.zeros(model.n_cols - model.n_x)])

@@ -51,16 +51,17 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
     mu0 = supply.marginal_cost()
 
     t1 = time.perf_counter()
-    greedy0 = Allocation.of(B, *capacity_greedy(opts, supply, mu0, f))
-    cols = [np.r_[a, b] for a, b in zip(seed_columns(opts, mu0, f, cfg.options_per_bid, cfg.starts_per_option),
-                                         greedy0.columns())]
-    bound = column_generation(scenario, opts, supply, tuple(cols), cfg, t0, time_limit_s)
+    greedy0 = Allocation.of(B, capacity_greedy(opts, supply, mu0, f))
+    # the greedy allocation among the seed columns: the master LP starts at least at a
+    # feasible allocation's welfare, so its first duals price a congested market
+    seed = seed_columns(opts, mu0, f, cfg.options_per_bid, cfg.starts_per_option).union(greedy0.columns())
+    bound = column_generation(scenario, opts, supply, seed, cfg, t0, time_limit_s)
     if not bound.converged and time.perf_counter() < at(cfg.lbfgs_until):
         bound = lbfgs(opts, supply, bound, at(cfg.lbfgs_until))
     t_bound = time.perf_counter() - t1
 
     t2 = time.perf_counter()
-    alloc = Allocation.of(B, *capacity_greedy(opts, supply, bound.mu, f, deadline=at(cfg.improve_until)))
+    alloc = Allocation.of(B, capacity_greedy(opts, supply, bound.mu, f, deadline=at(cfg.improve_until)))
     if welfare_usd(greedy0, supply, opts.bid_len) > welfare_usd(alloc, supply, opts.bid_len):
         alloc = greedy0
     w_greedy = welfare_usd(alloc, supply, opts.bid_len)
@@ -89,8 +90,7 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
     log.debug("LP bound %.0f (rounds %d, converged %s); greedy %.0f; improved %.0f (%d neighbourhoods); bound %.0f",
               bound.upper_bound_usd, bound.rounds, bound.converged, w_greedy, w, stats.neighbourhoods, ub)
 
-    cb, cp, cg, cs, cv = alloc.columns()
-    model = model_from_candidates(scenario, cb, cp, cg, cs, cv, opts.reasons)
+    model = model_from_candidates(scenario, alloc.columns(), opts.reasons)
     x = with_supply(model, np.r_[np.ones(model.n_x), np.zeros(model.n_cols - model.n_x)])
     outcome = highs.SolveOutcome("time_limit", x, float(model.col_cost @ x), None, t_improve,
                                          "large-market path: greedy + neighbourhood search")

@@ -63,12 +63,8 @@ def pool_subproblem(scenario: Scenario, opts: Options, supply: Supply, o: np.nda
     if len(o) == 0:
         z = np.zeros(0, np.int64)
         return 0.0, (z, z, z, np.zeros(0)), True
-    n_st = opts.start_hi[o] - opts.start_lo[o] + 1
-    rep = np.repeat(np.arange(len(o)), n_st)
-    cs = opts.start_lo[o][rep] + (np.arange(len(rep)) - np.repeat(np.cumsum(n_st) - n_st, n_st))
-    oi = o[rep]
-    cb, cp, cg = opts.bid[oi], opts.pool[oi], opts.chips[oi]
-    model = model_from_candidates(scenario, cb, cp, cg, cs, opts.value_usd[oi] - lam[cb], {})
+    cols = opts.expand(o, opts.value_usd[o] - lam[opts.bid[o]])
+    model = model_from_candidates(scenario, cols, {})
     out = highs.solve_milp(model, time_limit_s, 1e-6)
     if out.status in ("error", "no_solution") or out.col_value is None:
         return None
@@ -81,7 +77,8 @@ def pool_subproblem(scenario: Scenario, opts: Options, supply: Supply, o: np.nda
             return None
         ub = max(found, lp[0])
     x = np.flatnonzero(np.round(out.col_value[: model.n_x]) > 0.5)
-    return ub, (cb[x], cg[x], cs[x], opts.value_usd[oi][x]), out.status == "optimal"
+    b = cols.bid[x]
+    return ub, (b, cols.chips[x], cols.start[x], cols.value_usd[x] + lam[b]), out.status == "optimal"
 
 
 def pool_lagrangian(scenario: Scenario, opts: Options, supply: Supply, lam0: np.ndarray, deadline: float, *,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from flopgrid.market.formulation.columns import Columns
 from flopgrid.market.formulation.model import MarketModel
 
 
@@ -190,11 +191,11 @@ class IncrementalLp:
         self.h = new_highs()
         self.h.passModel(_lp(model, integer=False))
 
-    def add_columns(self, cb: np.ndarray, cp: np.ndarray, cg: np.ndarray, cs: np.ndarray, cv: np.ndarray) -> None:
-        """Append x columns (bid, pool, gang chips, start, value USD); their rows must exist."""
+    def add_columns(self, cols: Columns) -> None:
+        """Append candidate columns; their rows must exist."""
         m, f = self.model, self.model.reserve_fraction
         starts, index, value = [], [], []
-        for b, p, g, s in zip(cb.tolist(), cp.tolist(), cg.tolist(), cs.tolist()):
+        for b, p, g, s in cols.keys():
             starts.append(len(index))
             for t in range(s, s + int(self.bid_len[b])):
                 index.append(m.cap_rows[(p, t)])
@@ -204,8 +205,8 @@ class IncrementalLp:
                     value.append(-f * g)
             index.append(m.bid_rows[b])
             value.append(1.0)
-        n = len(cb)
-        self.h.addCols(n, -np.asarray(cv, dtype=float), np.zeros(n), np.ones(n), len(index),
+        n = len(cols)
+        self.h.addCols(n, -cols.value_usd, np.zeros(n), np.ones(n), len(index),
                        np.array(starts, dtype=np.int32), np.array(index, dtype=np.int32), np.array(value))
 
     def solve(self) -> tuple[float, np.ndarray, np.ndarray] | None:
