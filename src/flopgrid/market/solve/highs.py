@@ -82,16 +82,13 @@ def _lp(model: MarketModel, integer: bool, col_lower=None, col_upper=None):
 
 
 def solve_milp(model: MarketModel, time_limit_s: float | None = None, mip_gap: float = 1e-4,
-               threads: int | None = None, warm_start: bool = False, start: np.ndarray | None = None) -> SolveOutcome:
-    """Solve the clearing MILP with HiGHS. If the time limit hits before HiGHS has an
-    incumbent, the greedy allocation is returned (status time_limit, gap unknown).
-
-    `warm_start` (off by default) passes the greedy allocation to HiGHS first. It is off
-    because HiGHS 1.16 was seen returning the user's start as `col_value` while reporting the
-    objective of a better solution it found in presolve (a brute-force test caught it)."""
+               threads: int | None = None, start: np.ndarray | None = None) -> SolveOutcome:
+    """Solve the clearing MILP with HiGHS (it only solves: what to do without an incumbent is
+    the caller's decision, `flopgrid.market.clearing`). `start`: a feasible vector passed to
+    HiGHS as its first incumbent. HiGHS 1.16 was seen returning the user's start as
+    `col_value` while reporting the objective of a better solution it found in presolve (a
+    brute-force test caught it): the objective returned is always recomputed from `col_value`."""
     import highspy
-
-    from flopgrid.market.solve.greedy import greedy_solution
 
     t0 = time.perf_counter()
     h = new_highs()
@@ -103,8 +100,6 @@ def solve_milp(model: MarketModel, time_limit_s: float | None = None, mip_gap: f
     st = h.passModel(_lp(model, integer=True))
     if st == highspy.HighsStatus.kError:
         return SolveOutcome("error", None, None, None, time.perf_counter() - t0, "HiGHS rejected the model")
-    if start is None:
-        start = greedy_solution(model) if warm_start and model.n_x else None
     if start is not None:
         sol = highspy.HighsSolution()
         sol.col_value = start
@@ -121,11 +116,9 @@ def solve_milp(model: MarketModel, time_limit_s: float | None = None, mip_gap: f
         status = "optimal"
     elif ms in (M.kTimeLimit, M.kIterationLimit, M.kSolutionLimit, M.kInterrupt):
         status = "time_limit" if has_sol else "no_solution"
-        if not has_sol and start is None and model.n_x:
-            start = greedy_solution(model)
-        if not has_sol and start is not None:  # safe fallback: the greedy allocation
+        if not has_sol and start is not None:  # HiGHS kept none: the caller's start stands
             return SolveOutcome("time_limit", start, float(model.col_cost @ start), None, time.perf_counter() - t0,
-                                "time limit before an incumbent: greedy allocation")
+                                "time limit before an incumbent: the start vector")
     elif ms == M.kModelEmpty:
         status, x = "optimal", np.zeros(0)
     else:
