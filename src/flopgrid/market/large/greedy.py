@@ -21,22 +21,11 @@ from flopgrid.market.formulation.columns import Columns, Options
 from flopgrid.market.large.lagrangian import Supply, window_cost
 
 
-def _step_cost(q: np.ndarray, p: np.ndarray, prev: np.ndarray, chips: np.ndarray, cost: np.ndarray,
-               total: np.ndarray) -> np.ndarray:
-    """Offer cost of q chips per element (pool p), cheapest steps first; inf past the total."""
-    take = np.clip(q[..., None] - prev[p], 0.0, chips[p])
-    c = (take * cost[p]).sum(axis=-1)
-    return np.where(q <= total[p] + 1e-9, c, np.inf)
-
-
 def capacity_greedy(opts: Options, supply: Supply, mu: np.ndarray, reserve_fraction: float, *,
                     options_per_bid: int = 8, deadline: float | None = None):
     """The columns of a feasible allocation (see module docstring)."""
     P, T = mu.shape
     f = reserve_fraction
-    chips, cost = supply.chips, supply.cost_usd_per_chip_interval
-    prev = np.cumsum(chips, axis=1) - chips
-    total = chips.sum(axis=1)
     idx = np.arange(opts.n)
     wc, _ = window_cost(mu, opts, idx)
     reduced = opts.value_usd - (1.0 + f) * opts.chips * wc
@@ -66,8 +55,7 @@ def capacity_greedy(opts: Options, supply: Supply, mu: np.ndarray, reserve_fract
         t = s[:, None] + np.arange(L)[None, :]
         d = D[p[:, None], t]
         pp = np.broadcast_to(p[:, None], d.shape)
-        inc = (_step_cost(d + a[:, None], pp, prev, chips, cost, total)
-               - _step_cost(d, pp, prev, chips, cost, total)).sum(axis=1)
+        inc = (supply.step_cost(d + a[:, None], pp) - supply.step_cost(d, pp)).sum(axis=1)
         surplus = opts.value_usd[oo] - inc
         k = int(np.argmax(surplus))
         if surplus[k] > 1e-9:

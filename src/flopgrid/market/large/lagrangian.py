@@ -59,6 +59,15 @@ class Supply:
         c = np.where(self.chips > 0, self.cost_usd_per_chip_interval, np.inf).min(axis=1)
         return np.where(self.available, c[:, None], 0.0)
 
+    def step_cost(self, q: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """Offer cost (USD per interval) of q chips (per element) on pool p (same shape),
+        cheapest steps first; inf past the pool's offered chips. The one stepped-cost rule
+        of the large-market path (greedy, neighbourhood search)."""
+        prev = np.cumsum(self.chips, axis=1) - self.chips
+        take = np.clip(q[..., None] - prev[p], 0.0, self.chips[p])
+        c = (take * self.cost_usd_per_chip_interval[p]).sum(axis=-1)
+        return np.where(q <= self.chips.sum(axis=1)[p] + 1e-9, c, np.inf)
+
     def respond(self, mu: np.ndarray) -> tuple[float, np.ndarray]:
         """Offer side of D(mu): its value and the chips sold per (pool, interval)."""
         diff = mu[:, :, None] - self.cost_usd_per_chip_interval[:, None, :]  # (P, T, S)

@@ -72,15 +72,11 @@ def demand_chips(alloc: Allocation, bid_len: np.ndarray, shape: tuple[int, int])
 
 
 def offer_cost_usd(supply: Supply, need_chips: np.ndarray, pools: np.ndarray | None = None) -> np.ndarray:
-    """Per pool (rows of `need_chips`, (P', T) chips needed incl. reserve): the offer cost,
-    cheapest steps first; inf where the need exceeds the offered chips."""
-    chips = supply.chips if pools is None else supply.chips[pools]
-    cost = supply.cost_usd_per_chip_interval if pools is None else supply.cost_usd_per_chip_interval[pools]
-    prev = np.cumsum(chips, axis=1) - chips
-    take = np.clip(need_chips[:, :, None] - prev[:, None, :], 0.0, chips[:, None, :])
-    c = (take * cost[:, None, :]).sum(axis=(1, 2))
-    over = (need_chips > chips.sum(axis=1)[:, None] + 1e-9).any(axis=1)
-    return np.where(over, np.inf, c)
+    """Per pool (rows of `need_chips`, (P', T) chips needed incl. reserve): the offer cost over
+    the horizon, cheapest steps first; inf where the need exceeds the offered chips."""
+    pools = np.arange(len(need_chips)) if pools is None else np.asarray(pools)
+    p = np.broadcast_to(pools[:, None], need_chips.shape)
+    return supply.step_cost(need_chips, p).sum(axis=1)
 
 
 def welfare_usd(alloc: Allocation, supply: Supply, bid_len: np.ndarray) -> float:
