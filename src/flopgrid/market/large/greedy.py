@@ -7,8 +7,8 @@ placed in each (pool, interval): the incremental offer cost of (1 + reserve frac
 more in each covered interval (cheapest steps first; infinite past the offered chips). The
 bid takes the option and start with the largest value - incremental cost, if positive.
 (A bid left out stays out: costs only grow as demand is placed.) The allocation is feasible
-by construction; `decomposition` adds its columns to the restricted master and uses it when
-it beats the LP-guided greedy (it is then also HiGHS's warm start).
+by construction; it seeds the column-generation master and starts the neighbourhood search
+(`flopgrid.market.large`).
 """
 
 from __future__ import annotations
