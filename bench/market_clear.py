@@ -1,25 +1,26 @@
-"""Benchmark: clear a generated market with `flopgrid.market.clear` (HiGHS via highspy) and,
-in the same run, solve the same exact MILP with scipy.optimize.milp as the baseline.
+"""Benchmark: clear generated markets with `flopgrid.market.clear` (HiGHS via highspy) at
+growing sizes, and in the same run solve one exact MILP with scipy.optimize.milp as the baseline.
 
-    .venv/bin/python bench/market_clear.py                      # 10,000 x 1,000 x 24, 60 s
-    .venv/bin/python bench/market_clear.py --bids 2000 --pools 200
+    python bench/market_clear.py                                  # the issue-16 table, seeds 1-3
+    python bench/market_clear.py --sizes 1000x100 --seeds 1       # one size
 
-1. The large market through the decomposition path (Lagrangian bound from column-generation
-   duals + restricted master MILP on HiGHS): welfare, the upper bound, the gap
-   (bound - welfare) / bound, and the time split valuation / options / bound / master LP /
-   solve / pricing.
-2. The baseline: the exact monolithic MILP of a smaller generated market (`--baseline-bids`
-   x `--baseline-pools`, the largest size scipy handles in the time limit here), solved by
-   HiGHS (highspy) and by scipy.optimize.milp on the same model; their times and the ratio.
-   (scipy.optimize.milp cannot take the full-size exact model: tens of millions of binaries.)
+1. The table: per size (bids x pools, 24 intervals) and seed, `clear(method="auto")`: the
+   exact MILP up to 20,000 bid x pool pairs (gap = HiGHS's proven gap), the large-market path
+   above (`flopgrid.market.large`: gap = (upper bound - welfare) / upper bound, the bound a
+   Lagrangian/LP bound valid for the full market); time, welfare, bound, gap, and whether
+   gap <= --gap within --time-limit.
+2. The baseline: the exact monolithic MILP of the `--baseline` market solved by HiGHS
+   (highspy) and by scipy.optimize.milp on the same model; their times and the ratio.
+   (Neither handles 1,000 x 100 within the limit: the exact model has ~81,000 binaries.)
 
-Needs the `market` and `bench` extras (highspy, scipy). Wall-clock timings on whatever
-machine runs it; other load makes them noisy.
+Prints `uptime` before and after: the machine is shared, and load makes timings noisy.
+Needs the `market` and `bench` extras (highspy, scipy).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -39,51 +40,65 @@ def scipy_solve(model, time_limit_s: float, gap: float):
     return res.status, res.message, secs, welfare, getattr(res, "mip_gap", None)
 
 
+def _load() -> str:
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--bids", type=int, default=10_000)
-    ap.add_argument("--pools", type=int, default=1_000)
+    ap.add_argument("--sizes", default="300x30,1000x100,3000x300,10000x1000", help="bids x pools, comma-separated")
+    ap.add_argument("--seeds", default="1,2,3")
     ap.add_argument("--intervals", type=int, default=24)
-    ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--time-limit", type=float, default=60.0, help="seconds, per solve")
     ap.add_argument("--gap", type=float, default=0.01, help="relative gap target")
-    ap.add_argument("--baseline-bids", type=int, default=300)
-    ap.add_argument("--baseline-pools", type=int, default=30)
+    ap.add_argument("--baseline", default="300x30", help="bids x pools of the exact-MILP baseline")
+    ap.add_argument("--method", default="auto", help="auto | exact | decomposition (the path `clear` takes)")
     ap.add_argument("--no-scipy", action="store_true")
     args = ap.parse_args()
 
-    from flopgrid.market import clear, parse_scenario
-    from flopgrid.market.generate import generate_scenario
-    from flopgrid.market.highs_backend import solve_milp
-    from flopgrid.market.model_build import build_model
+    from flopgrid.market import clear, generate_scenario, parse_scenario
+    from flopgrid.market.clearing import AUTO_EXACT_MAX_PAIRS
+    from flopgrid.market.formulation.model import build_model
+    from flopgrid.market.solve.highs import solve_milp
     from flopgrid.market.valuation import Valuer
 
-    t0 = time.perf_counter()
-    sc = parse_scenario(generate_scenario(args.pools, args.bids, args.intervals, args.seed))
-    print(f"market: {args.bids:,} bids x {args.pools:,} pools x {args.intervals} intervals (seed {args.seed}); "
-          f"generate+validate {time.perf_counter() - t0:.2f} s")
-    valuer = Valuer(sc.horizon.interval_hours)
-    t0 = time.perf_counter()
-    r = clear(sc, time_limit_s=args.time_limit, mip_gap=args.gap, valuer=valuer, method="decomposition")
-    total = time.perf_counter() - t0
-    split = ", ".join(f"{k} {v:.2f}" for k, v in r.timings_s.items())
-    print(f"decomposition (HiGHS): {r.status}, {total:.2f} s total ({split} s; {len(valuer._mfu)} perf-model calls)")
-    print(f"  master: {r.model_size['binaries']:,} binaries, {r.model_size['rows']:,} rows; "
-          f"cleared {len(r.allocations):,} / unserved {len(r.unserved):,}")
-    gap = "n/a" if r.gap is None else f"{100 * r.gap:.2f}%"
-    ub = "n/a" if r.upper_bound_usd is None else f"${r.upper_bound_usd:,.0f}"
-    print(f"  welfare ${r.welfare_usd:,.0f}, Lagrangian upper bound {ub}, gap {gap}")
-    met = r.gap is not None and r.gap <= args.gap and total <= args.time_limit
-    print(f"  target gap <= {100 * args.gap:g}% within {args.time_limit:g} s: {'MET' if met else 'MISSED'}")
+    print(f"start: {_load()} ({os.cpu_count()} CPUs)")
+    print(f"{'bids x pools':>13} {'seed':>4} {'method':>13} {'time s':>7} {'welfare $':>12} {'bound $':>12} "
+          f"{'gap':>7}  target")
+    met_all = {}
+    for size in args.sizes.split(","):
+        bids, pools = (int(x) for x in size.lower().split("x"))
+        methods = [args.method]
+        if args.method == "auto" and bids * pools <= AUTO_EXACT_MAX_PAIRS:
+            methods.append("decomposition")  # auto clears this size exactly: show the large path too
+        for seed, method in ((int(x), m) for x in args.seeds.split(",") for m in methods):
+            sc = parse_scenario(generate_scenario(pools, bids, args.intervals, seed))
+            t0 = time.perf_counter()
+            r = clear(sc, time_limit_s=args.time_limit, mip_gap=args.gap, method=method)
+            secs = time.perf_counter() - t0
+            bound = r.upper_bound_usd
+            if bound is None and r.gap is not None:  # exact: HiGHS's proven bound
+                bound = r.welfare_usd / (1 - r.gap) if r.gap < 1 else float("inf")
+            met = r.gap is not None and r.gap <= args.gap and secs <= args.time_limit
+            met_all.setdefault((size, r.method), []).append(met)
+            gap = "n/a" if r.gap is None else f"{100 * r.gap:.2f}%"
+            print(f"{bids:>6,} x {pools:<5,} {seed:>4} {r.method:>13} {secs:>7.1f} {r.welfare_usd:>12,.0f} "
+                  f"{bound if bound is not None else float('nan'):>12,.0f} {gap:>7}  {'MET' if met else 'MISSED'}",
+                  flush=True)
+    print(f"after the table: {_load()}")
+    for (size, method), mets in met_all.items():
+        print(f"  {size} ({method}): gap <= {100 * args.gap:g}% within {args.time_limit:g} s on {sum(mets)} of "
+              f"{len(mets)} seeds")
 
     if args.no_scipy:
         return
-    bsc = parse_scenario(generate_scenario(args.baseline_pools, args.baseline_bids, args.intervals, args.seed))
-    bval = Valuer(bsc.horizon.interval_hours)
+    bb, bp = (int(x) for x in args.baseline.lower().split("x"))
+    seed = int(args.seeds.split(",")[0])
+    bsc = parse_scenario(generate_scenario(bp, bb, args.intervals, seed))
     t0 = time.perf_counter()
-    model = build_model(bsc, bval)
+    model = build_model(bsc, Valuer(bsc.horizon.interval_hours))
     t_build = time.perf_counter() - t0
-    print(f"baseline market: {args.baseline_bids} bids x {args.baseline_pools} pools x {args.intervals} intervals, "
+    print(f"baseline market: {bb} bids x {bp} pools x {args.intervals} intervals (seed {seed}), "
           f"exact MILP {model.n_x:,} binaries, {model.n_rows:,} rows (valuation+build {t_build:.2f} s)")
     out = solve_milp(model, args.time_limit, args.gap)
     hw = -out.objective if out.objective is not None else float("nan")
@@ -94,10 +109,7 @@ def main() -> None:
     sw_s = f"${sw:,.0f}" if sw is not None else "no solution"
     print(f"  scipy.optimize.milp: status {status} ({msg.split('.')[0]}), {secs:.2f} s, gap {sgap_s}, welfare {sw_s}")
     print(f"  ratio scipy / highspy solve time (same model): {secs / out.seconds:.2f}x")
-    dec = clear(bsc, time_limit_s=args.time_limit, mip_gap=args.gap, valuer=bval, method="decomposition")
-    print(f"  decomposition on the baseline market: {dec.solve_seconds:.2f} s, welfare ${dec.welfare_usd:,.0f}, "
-          f"bound ${dec.upper_bound_usd:,.0f}, gap {100 * dec.gap:.2f}% "
-          f"(exact HiGHS welfare is {100 * (hw - dec.welfare_usd) / hw:+.2f}% above it)")
+    print(f"end: {_load()}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from flopgrid.catalog import Cluster, get_accelerator, load_cluster, load_model
 from flopgrid.errors import UserInputError
 from flopgrid.market import clear, parse_scenario
 from flopgrid.market.generate import generate_scenario
-from flopgrid.market.highs_backend import SolveOutcome
+from flopgrid.market.solve.highs import SolveOutcome
 from flopgrid.perf import best_plan_mfu
 from flopgrid.reliability import expected_goodput
 

@@ -1,4 +1,4 @@
-"""The large-market primal heuristic (`flopgrid.market.primal.capacity_greedy`) and the
+"""The large-market primal heuristic (`flopgrid.market.large.greedy.capacity_greedy`) and the
 Polyak bound-tightening of `decomposition`: the heuristic's allocation is feasible (checked
 from the raw orders) and never above the brute-force optimum; with a time limit (Polyak
 steps on) the reported bound still holds and the gap is still honest."""
@@ -13,10 +13,10 @@ from test_market_bruteforce import brute_force_welfare, small_scenarios
 from test_market_decomposition import check_valid
 
 from flopgrid.market import clear, parse_scenario
-from flopgrid.market.columns import enumerate_options
+from flopgrid.market.formulation.columns import enumerate_options
 from flopgrid.market.generate import generate_scenario
-from flopgrid.market.lagrangian import Supply
-from flopgrid.market.primal import capacity_greedy
+from flopgrid.market.large.greedy import capacity_greedy
+from flopgrid.market.large.lagrangian import Supply
 from flopgrid.market.valuation import Valuer
 
 
@@ -29,7 +29,8 @@ def heuristic_welfare(sc: dict, seed: int = 0, cheapest: bool = False) -> float:
         return 0.0
     supply = Supply.of(scenario)
     mu = supply.marginal_cost() if cheapest else np.random.default_rng(seed).uniform(0, 3, supply.available.shape)
-    b, p, g, s, v = capacity_greedy(opts, supply, mu, scenario.reserve.fraction)
+    c = capacity_greedy(opts, supply, mu, scenario.reserve.fraction)
+    b, p, g, s, v = c.bid, c.pool, c.chips, c.start, c.value_usd
     assert len(set(b.tolist())) == len(b)
     f, h = sc["reserve"]["fraction"], scenario.horizon.interval_hours
     used: dict[tuple[int, int], float] = {}

@@ -1,4 +1,4 @@
-"""The uncongested fast path of `clear()` (flopgrid.market.uncongested) against the exact
+"""The uncongested fast path of `clear()` (flopgrid.market.solve.uncongested) against the exact
 MILP: same welfare, a valid allocation recomputed from the raw orders, prices equal to the
 fixed-integer LP duals HiGHS computes for the same allocation, and congested markets still
 going to the MILP."""
@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flopgrid.market import clear, parse_scenario
-from flopgrid.market.highs_backend import fixed_lp_duals
-from flopgrid.market.model_build import build_model
-from flopgrid.market.uncongested import solve_uncongested
+from flopgrid.market.formulation.model import build_model
+from flopgrid.market.solve.highs import fixed_lp_duals
+from flopgrid.market.solve.uncongested import solve_uncongested
 from flopgrid.market.valuation import Valuer
 
 HARDWARE = ("h100-sxm", "a100-80gb")

@@ -5,7 +5,22 @@ delivery (DESIGN.md "The market").
     result = clear(load_scenario("scenario.json"), time_limit_s=60)
     result.to_dict()  # the `flopgrid clear --json` contract
 
-Imports catalog, flops, perf and reliability only (never sim or cli).
+Where things are:
+- the order book: `orders` (types), `validation`, `monitor` (pivotal suppliers), `valuation`
+  (what a bid is worth on a pool: perf + reliability), `generate` (realistic scenarios),
+  `prices` (published reference price ranges, not the clearing price);
+- the problem: `formulation.columns` (the one candidate enumerator, `Columns`) and
+  `formulation.model` (`MarketModel`: the MILP per row family, rows and duals by name);
+- solving: `solve.highs` (HiGHS; it only solves), `solve.uncongested` (the exact fast path),
+  `solve.greedy` (feasible vectors); the large-market path as phases in `large`
+  (`LargeConfig`: bound, greedy, neighbourhood search, pool bound);
+- `clearing.clear`: orchestration only;
+- **the price**: `pricing` (fixed-integer LP duals -> uniform prices per pool and interval,
+  charges) and `uplift` (make-whole);
+- after delivery: `settlement` (two-settlement), `realtime` (real-time re-clearing),
+  `ledger` (exact integer micro-dollars).
+
+Imports catalog, flops, perf and reliability only (never sim or cli; tests/test_layers.py).
 """
 
 from flopgrid.market.clearing import clear

@@ -12,7 +12,8 @@
    - useful EFLOP below the prediction beyond what the outage explains is the buyer's own low
      MFU: reported, not compensated.
    Real-time prices are the delivery file's `real_time_prices` if given, else the capacity
-   duals of a re-clearing of the scenario with the metered outage chips removed from supply.
+   duals of a re-clearing of the scenario with the metered outage chips removed from supply
+   (`flopgrid.market.realtime`).
 Every step is a balanced ledger transaction.
 """
 
@@ -33,7 +34,9 @@ from flopgrid.market.delivery import (  # noqa: F401 - re-exported
     parse_delivery,
 )
 from flopgrid.market.ledger import Entry, Ledger, apportion_micro_usd, usd_to_micro_usd
-from flopgrid.market.orders import OfferStep, Scenario
+from flopgrid.market.orders import Scenario
+from flopgrid.market.realtime import real_time_prices
+from flopgrid.market.result import ClearingResult
 
 # The delivery file's model and checks live in flopgrid.market.delivery (re-exported here).
 
@@ -114,37 +117,8 @@ def check_day_ahead(scenario: Scenario, result: dict[str, Any], origin: str = "r
     return parsed.model_dump()
 
 
-def _result_dict(result: Any) -> dict[str, Any]:
-    return result.to_dict() if hasattr(result, "to_dict") else result
-
-
-def real_time_prices(scenario: Scenario, day_ahead: dict[str, Any], delivery: Delivery,
-                     time_limit_s: float | None = 30.0) -> dict[tuple[str, int], float]:
-    """Capacity duals of a re-clearing with the metered outage chips removed from supply."""
-    from flopgrid.market.clearing import clear
-
-    if delivery.real_time_prices is not None:
-        return {(p.pool, p.interval): p.price_per_chip_hour for p in delivery.real_time_prices}
-    h = scenario.horizon.interval_hours
-    allocs = {(a["bid"], a["pool"]): a for a in day_ahead["allocations"]}
-    lost: dict[str, int] = {}
-    for m in delivery.allocations:
-        a = allocs.get((m.bid, m.pool))
-        if a and m.provider_outage_minutes > 0:
-            frac = min(1.0, m.provider_outage_minutes / 60.0 / (a["intervals"] * h))
-            lost[m.pool] = lost.get(m.pool, 0) + math.ceil(a["chips"] * frac)
-    pools = []
-    for p in scenario.pools:
-        cut, steps = lost.get(p.id, 0), []
-        for s in reversed(p.offer):  # the outage removes the most expensive steps first
-            take = min(cut, s.chips)
-            cut -= take
-            if s.chips - take > 0:
-                steps.append(OfferStep(chips=s.chips - take, price_per_chip_hour=s.price_per_chip_hour))
-        if steps:
-            pools.append(p.model_copy(update={"offer": list(reversed(steps))}))
-    rt = clear(scenario.model_copy(update={"pools": pools}), time_limit_s=time_limit_s)
-    return {(r.pool, r.interval): r.price_per_chip_hour for r in rt.prices}
+def _result_dict(result: ClearingResult | dict[str, Any]) -> dict[str, Any]:
+    return result.to_dict() if isinstance(result, ClearingResult) else result
 
 
 def _day_ahead_entries(da: dict[str, Any], bids: dict[str, Any]) -> list[Entry]:
@@ -177,8 +151,10 @@ def _day_ahead_entries(da: dict[str, Any], bids: dict[str, Any]) -> list[Entry]:
     return entries
 
 
-def settle(scenario: Scenario, result: Any, delivery: Delivery) -> Settlement:
-    """Settle a day-ahead result against metered delivery (see the module docstring)."""
+def settle(scenario: Scenario, result: ClearingResult | dict[str, Any], delivery: Delivery) -> Settlement:
+    """Settle a day-ahead result against metered delivery (see the module docstring).
+    `result`: the `ClearingResult` of `clear`, or its `to_dict()` mapping as read back from a
+    `flopgrid clear --json` file (validated by `check_day_ahead`)."""
     da = _result_dict(result)
     h = scenario.horizon.interval_hours
     ledger = Ledger()

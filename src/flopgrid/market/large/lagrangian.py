@@ -16,7 +16,7 @@ beats its cost. For every mu >= 0, D(mu) >= the optimal welfare (weak duality), 
 min over the evaluated mu is an honest upper bound. Because each bid's subproblem (pick at
 most one option) has the integrality property, min D equals the LP-relaxation bound of the
 monolithic MILP (Fisher 1981, Theorem 1) - no better, no worse. The multipliers come from
-the duals of a restricted master LP (column generation, `flopgrid.market.decomposition`):
+the duals of a restricted master LP (column generation, `flopgrid.market.large`):
 projected subgradient steps (Held, Wolfe & Crowder 1974) were tried first and converged too
 slowly on generated markets (D 40% above the LP bound after 300 steps at 2,000 bids).
 """
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flopgrid.market.columns import Options
+from flopgrid.market.formulation.columns import Options
 from flopgrid.market.orders import Scenario
 
 
@@ -58,6 +58,15 @@ class Supply:
         """(P, T) cheapest step cost where available: the uncongested price."""
         c = np.where(self.chips > 0, self.cost_usd_per_chip_interval, np.inf).min(axis=1)
         return np.where(self.available, c[:, None], 0.0)
+
+    def step_cost(self, q: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """Offer cost (USD per interval) of q chips (per element) on pool p (same shape),
+        cheapest steps first; inf past the pool's offered chips. The one stepped-cost rule
+        of the large-market path (greedy, neighbourhood search)."""
+        prev = np.cumsum(self.chips, axis=1) - self.chips
+        take = np.clip(q[..., None] - prev[p], 0.0, self.chips[p])
+        c = (take * self.cost_usd_per_chip_interval[p]).sum(axis=-1)
+        return np.where(q <= self.chips.sum(axis=1)[p] + 1e-9, c, np.inf)
 
     def respond(self, mu: np.ndarray) -> tuple[float, np.ndarray]:
         """Offer side of D(mu): its value and the chips sold per (pool, interval)."""

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flopgrid.market.model_build import MarketModel
+from flopgrid.market.formulation.columns import Columns
+from flopgrid.market.formulation.model import MarketModel
 
 
 @contextlib.contextmanager
@@ -56,6 +57,7 @@ class SolveOutcome:
     gap: float | None
     seconds: float
     message: str = ""
+    dual_bound: float | None = None  # HiGHS's proven lower bound on the objective (min -welfare)
 
 
 def _lp(model: MarketModel, integer: bool, col_lower=None, col_upper=None):
@@ -80,16 +82,13 @@ def _lp(model: MarketModel, integer: bool, col_lower=None, col_upper=None):
 
 
 def solve_milp(model: MarketModel, time_limit_s: float | None = None, mip_gap: float = 1e-4,
-               threads: int | None = None, warm_start: bool = False, start: np.ndarray | None = None) -> SolveOutcome:
-    """Solve the clearing MILP with HiGHS. If the time limit hits before HiGHS has an
-    incumbent, the greedy allocation is returned (status time_limit, gap unknown).
-
-    `warm_start` (off by default) passes the greedy allocation to HiGHS first. It is off
-    because HiGHS 1.16 was seen returning the user's start as `col_value` while reporting the
-    objective of a better solution it found in presolve (a brute-force test caught it)."""
+               threads: int | None = None, start: np.ndarray | None = None) -> SolveOutcome:
+    """Solve the clearing MILP with HiGHS (it only solves: what to do without an incumbent is
+    the caller's decision, `flopgrid.market.clearing`). `start`: a feasible vector passed to
+    HiGHS as its first incumbent. HiGHS 1.16 was seen returning the user's start as
+    `col_value` while reporting the objective of a better solution it found in presolve (a
+    brute-force test caught it): the objective returned is always recomputed from `col_value`."""
     import highspy
-
-    from flopgrid.market.heuristic import greedy_solution
 
     t0 = time.perf_counter()
     h = new_highs()
@@ -101,8 +100,6 @@ def solve_milp(model: MarketModel, time_limit_s: float | None = None, mip_gap: f
     st = h.passModel(_lp(model, integer=True))
     if st == highspy.HighsStatus.kError:
         return SolveOutcome("error", None, None, None, time.perf_counter() - t0, "HiGHS rejected the model")
-    if start is None:
-        start = greedy_solution(model) if warm_start and model.n_x else None
     if start is not None:
         sol = highspy.HighsSolution()
         sol.col_value = start
@@ -119,11 +116,9 @@ def solve_milp(model: MarketModel, time_limit_s: float | None = None, mip_gap: f
         status = "optimal"
     elif ms in (M.kTimeLimit, M.kIterationLimit, M.kSolutionLimit, M.kInterrupt):
         status = "time_limit" if has_sol else "no_solution"
-        if not has_sol and start is None and model.n_x:
-            start = greedy_solution(model)
-        if not has_sol and start is not None:  # safe fallback: the greedy allocation
+        if not has_sol and start is not None:  # HiGHS kept none: the caller's start stands
             return SolveOutcome("time_limit", start, float(model.col_cost @ start), None, time.perf_counter() - t0,
-                                "time limit before an incumbent: greedy allocation")
+                                "time limit before an incumbent: the start vector")
     elif ms == M.kModelEmpty:
         status, x = "optimal", np.zeros(0)
     else:
@@ -133,7 +128,9 @@ def solve_milp(model: MarketModel, time_limit_s: float | None = None, mip_gap: f
     if status == "optimal" and gap is None:
         gap = 0.0
     obj = float(model.col_cost @ x) if x is not None else None  # of the vector returned, not HiGHS's report
-    return SolveOutcome(status, x, obj, gap, secs, h.modelStatusToString(ms))
+    dual = float(info.mip_dual_bound) if ms != M.kModelEmpty else 0.0
+    dual_bound = dual if np.isfinite(dual) and status in ("optimal", "time_limit") else None
+    return SolveOutcome(status, x, obj, gap, secs, h.modelStatusToString(ms), dual_bound)
 
 
 def fixed_lp_duals(model: MarketModel, col_value: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -159,7 +156,7 @@ def fixed_lp_duals(model: MarketModel, col_value: np.ndarray) -> tuple[np.ndarra
 
 def solve_lp_relaxation(model: MarketModel, time_limit_s: float | None = None):
     """The LP relaxation of `model` (binaries in [0, 1]): (welfare_usd, col_value, row_dual),
-    or None when HiGHS fails. Used by column generation (`flopgrid.market.decomposition`)."""
+    or None when HiGHS fails. Used by column generation (`flopgrid.market.large`)."""
     import highspy
 
     h = new_highs()
@@ -187,11 +184,11 @@ class IncrementalLp:
         self.h = new_highs()
         self.h.passModel(_lp(model, integer=False))
 
-    def add_columns(self, cb: np.ndarray, cp: np.ndarray, cg: np.ndarray, cs: np.ndarray, cv: np.ndarray) -> None:
-        """Append x columns (bid, pool, gang chips, start, value USD); their rows must exist."""
+    def add_columns(self, cols: Columns) -> None:
+        """Append candidate columns; their rows must exist."""
         m, f = self.model, self.model.reserve_fraction
         starts, index, value = [], [], []
-        for b, p, g, s in zip(cb.tolist(), cp.tolist(), cg.tolist(), cs.tolist()):
+        for b, p, g, s in cols.keys():
             starts.append(len(index))
             for t in range(s, s + int(self.bid_len[b])):
                 index.append(m.cap_rows[(p, t)])
@@ -201,8 +198,8 @@ class IncrementalLp:
                     value.append(-f * g)
             index.append(m.bid_rows[b])
             value.append(1.0)
-        n = len(cb)
-        self.h.addCols(n, -np.asarray(cv, dtype=float), np.zeros(n), np.ones(n), len(index),
+        n = len(cols)
+        self.h.addCols(n, -cols.value_usd, np.zeros(n), np.ones(n), len(index),
                        np.array(starts, dtype=np.int32), np.array(index, dtype=np.int32), np.array(value))
 
     def solve(self) -> tuple[float, np.ndarray, np.ndarray] | None:

@@ -7,8 +7,8 @@ placed in each (pool, interval): the incremental offer cost of (1 + reserve frac
 more in each covered interval (cheapest steps first; infinite past the offered chips). The
 bid takes the option and start with the largest value - incremental cost, if positive.
 (A bid left out stays out: costs only grow as demand is placed.) The allocation is feasible
-by construction; `decomposition` adds its columns to the restricted master and uses it when
-it beats the LP-guided greedy (it is then also HiGHS's warm start).
+by construction; it seeds the column-generation master and starts the neighbourhood search
+(`flopgrid.market.large`).
 """
 
 from __future__ import annotations
@@ -17,26 +17,15 @@ import time
 
 import numpy as np
 
-from flopgrid.market.columns import Options
-from flopgrid.market.lagrangian import Supply, window_cost
-
-
-def _step_cost(q: np.ndarray, p: np.ndarray, prev: np.ndarray, chips: np.ndarray, cost: np.ndarray,
-               total: np.ndarray) -> np.ndarray:
-    """Offer cost of q chips per element (pool p), cheapest steps first; inf past the total."""
-    take = np.clip(q[..., None] - prev[p], 0.0, chips[p])
-    c = (take * cost[p]).sum(axis=-1)
-    return np.where(q <= total[p] + 1e-9, c, np.inf)
+from flopgrid.market.formulation.columns import Columns, Options
+from flopgrid.market.large.lagrangian import Supply, window_cost
 
 
 def capacity_greedy(opts: Options, supply: Supply, mu: np.ndarray, reserve_fraction: float, *,
                     options_per_bid: int = 8, deadline: float | None = None):
-    """(bid, pool, chips, start, value) arrays of a feasible allocation (see module docstring)."""
+    """The columns of a feasible allocation (see module docstring)."""
     P, T = mu.shape
     f = reserve_fraction
-    chips, cost = supply.chips, supply.cost_usd_per_chip_interval
-    prev = np.cumsum(chips, axis=1) - chips
-    total = chips.sum(axis=1)
     idx = np.arange(opts.n)
     wc, _ = window_cost(mu, opts, idx)
     reduced = opts.value_usd - (1.0 + f) * opts.chips * wc
@@ -66,8 +55,7 @@ def capacity_greedy(opts: Options, supply: Supply, mu: np.ndarray, reserve_fract
         t = s[:, None] + np.arange(L)[None, :]
         d = D[p[:, None], t]
         pp = np.broadcast_to(p[:, None], d.shape)
-        inc = (_step_cost(d + a[:, None], pp, prev, chips, cost, total)
-               - _step_cost(d, pp, prev, chips, cost, total)).sum(axis=1)
+        inc = (supply.step_cost(d + a[:, None], pp) - supply.step_cost(d, pp)).sum(axis=1)
         surplus = opts.value_usd[oo] - inc
         k = int(np.argmax(surplus))
         if surplus[k] > 1e-9:
@@ -75,8 +63,6 @@ def capacity_greedy(opts: Options, supply: Supply, mu: np.ndarray, reserve_fract
             chosen.append((int(opts.bid[oo[k]]), int(p[k]), int(opts.chips[oo[k]]), int(s[k]),
                            float(opts.value_usd[oo[k]])))
     if not chosen:
-        z = np.zeros(0, np.int64)
-        return z, z, z, z, np.zeros(0)
+        return Columns.empty()
     arr = np.array(chosen, dtype=float)
-    return (arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64), arr[:, 2].astype(np.int64),
-            arr[:, 3].astype(np.int64), arr[:, 4])
+    return Columns(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4])

@@ -1,13 +1,15 @@
-"""Vectorised option enumeration for large markets: every feasible (bid, pool, gang) triple
-with its value and its range of start intervals, as numpy arrays.
+"""The one candidate enumerator: every feasible (bid, pool, gang) option with its value and
+its range of start intervals (`Options`), and `Columns`, candidate columns with one start
+each (what a `MarketModel` is built from).
 
-The exact model (`model_build.enumerate_candidates`) loops over bids and pools in Python
-and expands every start into a binary column; at 10,000 bids x 1,000 pools that is tens of
-millions of columns. Here eligibility is a (bids x pools) boolean matrix per gang slot
+The exact model expands every start of every option into a binary column
+(`Options.expand`); the large-market path keeps starts as ranges (at 10,000 bids x 1,000
+pools the expansion is tens of millions of columns). Eligibility is a (bids x pools) boolean matrix per gang slot
 (hardware, region, window overlap, island fit, offered chips), starts stay a range
 [start_lo, start_hi] per triple (the Lagrangian picks the best start by a sliding-window
 sum), and valuation goes through one perf-model evaluation per distinct (model, cluster,
-gang) and one goodput per distinct (gang, MTTF, checkpoint) (`Valuer` caches them).
+gang) and one goodput per distinct (gang, MTTF, checkpoint) (`Valuer` caches them; a
+subclass with its own `delivery` is asked per (model, pool, gang)).
 
 The same exact reduction as the monolithic model is applied: a triple whose value per
 interval cannot beat (1 + reserve fraction) x chips x hours x the pool's cheapest step can
@@ -24,6 +26,46 @@ import numpy as np
 from flopgrid.market.orders import Scenario
 from flopgrid.market.validation import canonical_hardware
 from flopgrid.market.valuation import Valuer
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Candidate columns (bid, pool, gang chips, start) with the value of the whole
+    allocation (USD); index arrays are int64."""
+
+    bid: np.ndarray
+    pool: np.ndarray
+    chips: np.ndarray
+    start: np.ndarray
+    value_usd: np.ndarray
+
+    def __post_init__(self) -> None:
+        for name in ("bid", "pool", "chips", "start"):
+            object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=np.int64).reshape(-1))
+        object.__setattr__(self, "value_usd", np.asarray(self.value_usd, dtype=float).reshape(-1))
+
+    def __len__(self) -> int:
+        return len(self.bid)
+
+    @classmethod
+    def empty(cls) -> Columns:
+        z = np.zeros(0, np.int64)
+        return cls(z, z, z, z, np.zeros(0))
+
+    def take(self, idx: np.ndarray) -> Columns:
+        return Columns(self.bid[idx], self.pool[idx], self.chips[idx], self.start[idx], self.value_usd[idx])
+
+    def keys(self) -> list[tuple[int, int, int, int]]:
+        """(bid, pool, chips, start) per column."""
+        return list(zip(self.bid.tolist(), self.pool.tolist(), self.chips.tolist(), self.start.tolist()))
+
+    def union(self, other: Columns) -> Columns:
+        """These columns plus those of `other` not among them (same order otherwise)."""
+        have = set(self.keys())
+        new = np.array([k not in have for k in other.keys()], dtype=bool)
+        o = other.take(np.flatnonzero(new))
+        return Columns(np.r_[self.bid, o.bid], np.r_[self.pool, o.pool], np.r_[self.chips, o.chips],
+                       np.r_[self.start, o.start], np.r_[self.value_usd, o.value_usd])
 
 
 @dataclass
@@ -45,6 +87,17 @@ class Options:
     @property
     def n(self) -> int:
         return len(self.bid)
+
+    def expand(self, idx: np.ndarray | None = None, value_usd: np.ndarray | None = None) -> Columns:
+        """Every start of the options `idx` (default all) as columns; `value_usd` (per option
+        in `idx`) replaces their values (the pool bound prices bids by value - lambda)."""
+        idx = np.arange(self.n) if idx is None else np.asarray(idx, dtype=np.int64)
+        n_st = self.start_hi[idx] - self.start_lo[idx] + 1
+        rep = np.repeat(np.arange(len(idx)), n_st)
+        start = self.start_lo[idx][rep] + (np.arange(len(rep)) - np.repeat(np.cumsum(n_st) - n_st, n_st))
+        o = idx[rep]
+        v = self.value_usd[o] if value_usd is None else np.asarray(value_usd, dtype=float)[rep]
+        return Columns(self.bid[o], self.pool[o], self.chips[o], start, v)
 
 
 def _index(values: list[str]) -> tuple[dict[str, int], np.ndarray]:
@@ -121,8 +174,11 @@ def enumerate_options(scenario: Scenario, valuer: Valuer) -> Options:
         # distinct (model, pool class, gang): pool class = (cluster, hardware, MTTF, checkpoint)
         _models, bid_model = _index([b.model if isinstance(b.model, str) else repr(sorted(b.model.items()))
                                          for b in bids])
-        classes, pool_class = _index([repr((valuer.cluster(p)[1], p.hardware, p.mttf_chip_hours, p.checkpoint_s))
-                                      for p in pools])
+        if type(valuer).delivery is Valuer.delivery:
+            classes, pool_class = _index([repr((valuer.cluster(p)[1], p.hardware, p.mttf_chip_hours, p.checkpoint_s))
+                                          for p in pools])
+        else:  # a valuer with its own delivery model (the simulator's) may tell any two pools apart
+            classes, pool_class = _index([str(i) for i in range(len(pools))])
         ei = np.nonzero(is_eflop)[0]
         gu, g_idx = np.unique(tg[ei], return_inverse=True)
         key = (bid_model[tb[ei]] * len(classes) + pool_class[tp[ei]]) * len(gu) + g_idx.reshape(-1)

@@ -17,6 +17,11 @@ Candidates whose value cannot beat the pool's cheapest step (value <= (1 + fract
 hours x cheapest price) are dropped: such a column can only lower welfare, so the optimum is
 unchanged (an exact reduction). The result is a plain sparse model (CSC) that HiGHS (highspy)
 and scipy.optimize.milp both accept.
+
+Rows are built per family (capacity, reserve, bid), and the model maps each family's rows
+back to names (`MarketModel.row_family`, `MarketModel.family_duals`), as PyPSA's linopy
+models do, so a dual is read as "the capacity price of pool-0003 in interval 7", never as
+row 1234.
 """
 
 from __future__ import annotations
@@ -25,8 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from flopgrid.market.formulation.columns import Columns, Options, enumerate_options
 from flopgrid.market.orders import Scenario
-from flopgrid.market.validation import canonical_hardware
 from flopgrid.market.valuation import Valuer
 
 
@@ -35,12 +40,8 @@ class MarketModel:
     """The MILP in column-wise sparse form plus the maps back to orders."""
 
     n_x: int
-    cand_bid: np.ndarray  # per candidate: bid index
-    cand_pool: np.ndarray  # pool index
-    cand_chips: np.ndarray  # gang size
-    cand_start: np.ndarray  # first interval
-    cand_len: np.ndarray  # intervals
-    cand_value_usd: np.ndarray  # value over the whole allocation (USD)
+    columns: Columns  # the candidate (binary) columns, in order
+    cand_len: np.ndarray  # per candidate: intervals
     cap_rows: dict[tuple[int, int], int]  # (pool, interval) -> row
     res_rows: dict[tuple[int, int], int]
     y_cols: list[tuple[int, int, int]]  # (pool, interval, step) per y column, after the x columns
@@ -58,6 +59,28 @@ class MarketModel:
     reserve_fraction: float
     no_candidate_reason: dict[int, str] = field(default_factory=dict)  # bid index -> why it has no column
     bid_rows: dict[int, int] = field(default_factory=dict)  # bid index -> its "at most once" row
+    pool_ids: tuple[str, ...] = ()
+    bid_ids: tuple[str, ...] = ()
+
+    @property
+    def cand_bid(self) -> np.ndarray:
+        return self.columns.bid
+
+    @property
+    def cand_pool(self) -> np.ndarray:
+        return self.columns.pool
+
+    @property
+    def cand_chips(self) -> np.ndarray:
+        return self.columns.chips
+
+    @property
+    def cand_start(self) -> np.ndarray:
+        return self.columns.start
+
+    @property
+    def cand_value_usd(self) -> np.ndarray:
+        return self.columns.value_usd
 
     @property
     def n_cols(self) -> int:
@@ -70,113 +93,73 @@ class MarketModel:
     def welfare_usd(self, col_value: np.ndarray) -> float:
         return float(-self.col_cost @ col_value)
 
+    ROW_FAMILIES = ("capacity", "reserve", "bid")
 
-def _pool_window(pool, horizon_intervals: int) -> tuple[int, int]:
-    """[first, end) intervals a pool is available."""
-    if pool.available is None:
-        return 0, horizon_intervals
-    return pool.available[0], pool.available[1] + 1
+    def row_family(self, family: str) -> dict[tuple, int]:
+        """Named rows of one family: capacity/reserve -> {(pool id, interval): row},
+        bid -> {(bid id,): row}."""
+        if family == "capacity":
+            return {(self.pool_ids[p], t): r for (p, t), r in self.cap_rows.items()}
+        if family == "reserve":
+            return {(self.pool_ids[p], t): r for (p, t), r in self.res_rows.items()}
+        if family == "bid":
+            return {(self.bid_ids[b],): r for b, r in self.bid_rows.items()}
+        raise ValueError(f"row family must be one of {', '.join(self.ROW_FAMILIES)}, got {family!r}")
 
-
-def enumerate_candidates(scenario: Scenario, valuer: Valuer, max_pools_per_bid: int | None = None):
-    """Feasible (bid, pool, gang, start, value) tuples and, per bid without any, the reason.
-
-    `max_pools_per_bid` (default None = exact) keeps, per (bid, gang), only the pools with the
-    largest margin over their cheapest offer: a heuristic for very large markets that may
-    lose welfare; the benchmark reports when it is used.
-    """
-    T = scenario.horizon.intervals
-    h = scenario.horizon.interval_hours
-    f = scenario.reserve.fraction
-    pools = scenario.pools
-    pool_hw = [canonical_hardware(p.hardware) for p in pools]
-    pool_min_price = [min(s.price_per_chip_hour for s in p.offer) for p in pools]
-    pool_win = [_pool_window(p, T) for p in pools]
-    by_hw: dict[str, list[int]] = {}
-    for i, hw in enumerate(pool_hw):
-        by_hw.setdefault(hw, []).append(i)
-    rows: list[tuple[int, int, int, int, float]] = []
-    reasons: dict[int, str] = {}
-    for bi, bid in enumerate(scenario.bids):
-        hws = [canonical_hardware(x) for x in bid.hardware] if bid.hardware else list(by_hw)
-        regions = set(bid.region) if bid.region else None
-        es, le = bid.window
-        L = bid.intervals
-        found_pool = fit_gang = in_window = False
-        per_gang: dict[int, list[tuple[float, int, list[int], float]]] = {}
-        for hw in hws:
-            for pi in by_hw.get(hw, ()):
-                pool = pools[pi]
-                if regions is not None and pool.region not in regions:
-                    continue
-                found_pool = True
-                first, end = pool_win[pi]
-                starts = list(range(max(es, first), min(le, end) - L + 1))
-                if not starts:
-                    continue
-                in_window = True
-                for g in bid.chips:
-                    if g > pool.island_chips or g * (1.0 + f) > pool.offered_chips + 1e-9:
-                        continue
-                    fit_gang = True
-                    v = valuer.value_per_interval_usd(bid, pool, g)
-                    margin = v - (1.0 + f) * g * h * pool_min_price[pi]
-                    if margin <= 1e-9 * max(1.0, abs(v)):
-                        continue
-                    per_gang.setdefault(g, []).append((margin, pi, starts, v))
-        n_before = len(rows)
-        for g, opts in per_gang.items():
-            if max_pools_per_bid is not None and len(opts) > max_pools_per_bid:
-                opts = sorted(opts, key=lambda o: -o[0])[:max_pools_per_bid]
-            for _m, pi, starts, v in opts:
-                for s in starts:
-                    rows.append((bi, pi, g, s, v * L))
-        if len(rows) == n_before:
-            if not found_pool:
-                reasons[bi] = "no pool with an allowed hardware and region"
-            elif not in_window:
-                reasons[bi] = "no pool available inside the bid's window"
-            elif not fit_gang:
-                reasons[bi] = "no allowed gang size fits a pool's island and offered chips"
-            else:
-                reasons[bi] = "bid value below every eligible pool's cheapest offer"
-    return rows, reasons
+    def family_duals(self, row_dual: np.ndarray, family: str) -> dict[tuple, float]:
+        """`row_dual` (HiGHS's, of this model) read per named row of `family`, as welfare
+        multipliers (>= 0): capacity/reserve in USD per chip per interval, bid in USD."""
+        sign = -1.0 if family == "bid" else 1.0  # a <= row of a minimisation reports <= 0
+        return {k: max(0.0, sign * float(row_dual[r])) for k, r in self.row_family(family).items()}
 
 
 def build_model(scenario: Scenario, valuer: Valuer | None = None, max_pools_per_bid: int | None = None,
                 matrix: bool = True) -> MarketModel:
-    """The clearing MILP of `scenario` (see the module docstring)."""
-    h = scenario.horizon.interval_hours
-    valuer = valuer or Valuer(h)
-    cands, reasons = enumerate_candidates(scenario, valuer, max_pools_per_bid)
-    n_x = len(cands)
-    arr = np.array(cands, dtype=float).reshape(n_x, 5)
-    cb, cp, cg, cs = (arr[:, i].astype(np.int64) for i in range(4))
-    return model_from_candidates(scenario, cb, cp, cg, cs, arr[:, 4].copy(), reasons, matrix=matrix)
+    """The exact clearing MILP of `scenario` (see the module docstring): every start of every
+    feasible option (`flopgrid.market.formulation.columns.enumerate_options`).
+
+    `max_pools_per_bid` (default None = exact) keeps, per (bid, gang), only the pools with the
+    largest margin over their cheapest offer: a heuristic for very large markets that may
+    lose welfare."""
+    valuer = valuer or Valuer(scenario.horizon.interval_hours)
+    opts = enumerate_options(scenario, valuer)
+    idx = None if max_pools_per_bid is None else best_pools_per_gang(scenario, opts, max_pools_per_bid)
+    return model_from_candidates(scenario, opts.expand(idx), opts.reasons, matrix=matrix)
+
+
+def best_pools_per_gang(scenario: Scenario, opts: Options, k: int) -> np.ndarray:
+    """Option indices: per (bid, gang) the k pools with the largest margin per interval
+    over (1 + reserve) x the pool's cheapest step cost."""
+    h, f = scenario.horizon.interval_hours, scenario.reserve.fraction
+    cheapest = np.array([min(s.price_per_chip_hour for s in p.offer) for p in scenario.pools])
+    margin = opts.value_usd / opts.bid_len[opts.bid] - (1.0 + f) * opts.chips * h * cheapest[opts.pool]
+    order = np.lexsort((-margin, opts.chips, opts.bid))
+    key = opts.bid[order] * (int(opts.chips.max(initial=0)) + 1) + opts.chips[order]
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if len(key) else np.zeros(0, np.int64)
+    rank = np.arange(len(key)) - np.repeat(first, np.diff(np.r_[first, len(key)]))
+    return np.sort(order[rank < k])
 
 
 def with_matrix(scenario: Scenario, model: MarketModel) -> MarketModel:
     """`model` with its constraint matrix (a no-op when it has one)."""
     if len(model.a_value) or model.n_cols == 0:
         return model
-    return model_from_candidates(scenario, model.cand_bid, model.cand_pool, model.cand_chips, model.cand_start,
-                                 model.cand_value_usd, model.no_candidate_reason)
+    return model_from_candidates(scenario, model.columns, model.no_candidate_reason)
 
 
-def model_from_candidates(scenario: Scenario, cb: np.ndarray, cp: np.ndarray, cg: np.ndarray, cs: np.ndarray,
-                          cv: np.ndarray, reasons: dict[int, str], *, rows_for: np.ndarray | None = None,
-                          bid_rows_for: np.ndarray | None = None, matrix: bool = True) -> MarketModel:
-    """The clearing MILP over the given candidate columns (bid, pool, gang chips, start, value
-    in USD over the whole allocation): the exact model when they are all the feasible ones,
-    a restricted master (`flopgrid.market.decomposition`) when they are a subset.
+def model_from_candidates(scenario: Scenario, cols: Columns, reasons: dict[int, str], *,
+                          rows_for: np.ndarray | None = None, bid_rows_for: np.ndarray | None = None,
+                          matrix: bool = True) -> MarketModel:
+    """The clearing MILP over the candidate columns `cols`: the exact model when they are all
+    the feasible ones, a restricted model (`flopgrid.market.large`: the column-generation
+    master, a neighbourhood's sub-MIP, the final allocation) when they are a subset.
 
     `rows_for` ((pools, intervals) bool) and `bid_rows_for` (bid indices) force rows that no
     candidate needs yet, so that column generation can add columns to a fixed row set."""
     h = scenario.horizon.interval_hours
     f = scenario.reserve.fraction
-    n_x = len(cb)
-    cb, cp, cg, cs = (np.asarray(a, dtype=np.int64) for a in (cb, cp, cg, cs))
-    cv = np.asarray(cv, dtype=float)
+    n_x = len(cols)
+    cb, cp, cg, cs, cv = cols.bid, cols.pool, cols.chips, cols.start, cols.value_usd
     bid_len = np.array([b.intervals for b in scenario.bids], dtype=np.int64)
     cl = bid_len[cb] if n_x else np.zeros(0, np.int64)
 
@@ -226,11 +209,12 @@ def model_from_candidates(scenario: Scenario, cb: np.ndarray, cp: np.ndarray, cg
     row_upper = np.concatenate([np.full(n_pt_rows, np.inf), np.ones(len(bid_rows))])
     integrality = np.concatenate([np.ones(n_x, np.int8), np.zeros(n_y + n_r, np.int8)])
     return MarketModel(
-        n_x=n_x, cand_bid=cb, cand_pool=cp, cand_chips=cg, cand_start=cs, cand_len=cl, cand_value_usd=cv,
+        n_x=n_x, columns=cols, cand_len=cl,
         cap_rows=cap_rows, res_rows=res_rows, y_cols=y_cols, r_cols=r_cols, col_cost=col_cost,
         col_lower=col_lower, col_upper=col_upper, row_lower=row_lower, row_upper=row_upper,
         a_start=a_start, a_index=er, a_value=ev, integrality=integrality, interval_hours=h,
         reserve_fraction=f, no_candidate_reason=reasons, bid_rows=bid_rows,
+        pool_ids=tuple(p.id for p in scenario.pools), bid_ids=tuple(b.id for b in scenario.bids),
     )
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from flopgrid.market.model_build import MarketModel
+from flopgrid.market.formulation.model import MarketModel
 from flopgrid.market.orders import Scenario
 
 REL_TOL = 1e-9

@@ -1,0 +1,25 @@
+"""The large-market path of `flopgrid.market.clear` (method "decomposition"), as phases:
+
+1. options   `flopgrid.market.formulation.columns.enumerate_options`: every feasible (bid,
+             pool, gang) with its value and start range, vectorised;
+2. LP bound  `bound.column_generation` then, if it has not converged, `bound.lbfgs`: Lagrange
+             prices mu on the capacity rows; every D(mu) is a valid upper bound on welfare
+             (Fisher 1981) and the smallest one evaluated is kept (= the LP bound at best);
+3. greedy    `greedy.capacity_greedy` at the bound's prices: a feasible allocation;
+4. improve   `neighbourhood.improve`: exact HiGHS sub-MIPs over neighbourhoods of pools
+             (large-neighbourhood search), each applied only when it raises welfare;
+5. pool bound `pool_bound.pool_lagrangian` on markets of <= `LargeConfig.pool_bound_max_pools`
+             pools: the bid rows relaxed, one exact sub-MIP per pool - tighter than the LP
+             bound where gangs are large relative to pools (the LP bound alone cannot
+             certify 1% there);
+6. the allocation as a model of its own columns; `flopgrid.market.pricing` prices it from
+   its fixed-integer LP, as on every path.
+
+`LargeConfig` holds every knob; `solve_large` runs the phases; the reported gap is
+(bound - welfare) / bound with the smaller of the two bounds.
+"""
+
+from flopgrid.market.large.config import LargeConfig
+from flopgrid.market.large.phases import LargeOutcome, solve_large
+
+__all__ = ["LargeConfig", "LargeOutcome", "solve_large"]

@@ -1,0 +1,36 @@
+"""Knobs of the large-market path (`flopgrid.market.large`), with the reasons for their defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LargeConfig:
+    """Shares are fractions of the time limit, measured from the start of `solve_large`."""
+
+    # bound: column generation on the restricted master LP
+    max_rounds: int = 30
+    bound_tol: float = 1e-4  # stop when D and the master LP agree this closely (the LP bound is reached)
+    bound_share: float = 0.2  # column generation stops here (its master LPs grow slow at 10,000 bids)
+    smoothing: float = 0.5  # Wentges (1997) dual smoothing between the best and the latest duals
+    options_per_bid: int = 2  # seed columns per bid at the cheapest-step prices
+    starts_per_option: int = 2
+    # bound: L-BFGS-B on D when column generation stopped before convergence
+    lbfgs_until: float = 0.7
+    # bound: Lagrangian relaxation of the bid rows with one exact sub-MIP per pool (pool_bound)
+    # (measured on generated 60-bid x 10-pool markets: LP bound 5-12% above the optimum, this
+    # bound 0.3-1.5% in ~19 s; a round at 100 pools takes > 50 s, so larger markets skip it)
+    pool_bound: bool = True
+    pool_bound_max_pools: int = 40
+    improve_until_with_pool_bound: float = 0.45  # the neighbourhood search then yields to the pool bound
+    pool_bound_until: float = 0.9
+    pool_sub_time_limit_s: float = 1.0  # a pool sub-MIP stopped here contributes its proven dual bound
+    # improve: large-neighbourhood search with HiGHS sub-MIPs
+    improve_until: float = 0.88  # leave the rest for pricing (fixed-integer LP) and assembly
+    pools_per_neighbourhood: int = 4
+    max_pools_per_neighbourhood: int = 16  # widening stops here (at or above it: the whole market on small ones)
+    new_bids_per_pool: int = 40  # unserved bids offered to each neighbourhood pool, best reduced value first
+    sub_time_limit_s: float = 2.0
+    max_sub_binaries: int = 6000
+    threads: int | None = None

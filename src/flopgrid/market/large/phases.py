@@ -1,0 +1,109 @@
+"""`solve_large`: the large-market phases (see `flopgrid.market.large`)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from flopgrid.market.formulation.columns import enumerate_options
+from flopgrid.market.formulation.model import MarketModel, model_from_candidates
+from flopgrid.market.large.bound import column_generation, lbfgs, seed_columns
+from flopgrid.market.large.config import LargeConfig
+from flopgrid.market.large.greedy import capacity_greedy
+from flopgrid.market.large.lagrangian import Supply
+from flopgrid.market.large.neighbourhood import Allocation, improve, welfare_usd
+from flopgrid.market.large.pool_bound import pool_lagrangian
+from flopgrid.market.orders import Scenario
+from flopgrid.market.solve import highs
+from flopgrid.market.solve.greedy import with_supply
+from flopgrid.market.valuation import Valuer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LargeOutcome:
+    model: MarketModel  # the allocation's own columns (prices come from its fixed-integer LP)
+    outcome: highs.SolveOutcome
+    upper_bound_usd: float
+    seconds: dict[str, float] = field(default_factory=dict)  # per phase
+    info: dict[str, int] = field(default_factory=dict)
+
+
+def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None = None, mip_gap: float = 1e-3,
+                config: LargeConfig | None = None) -> LargeOutcome | None:
+    """Clear `scenario` by the large-market phases; None when no bid has a feasible option.
+    Without a time limit every phase runs to its own stopping rule (column generation to the
+    LP bound, the neighbourhood search to a sweep without improvement)."""
+    cfg = config or LargeConfig()
+    t0 = time.perf_counter()
+    at = (lambda share: np.inf) if time_limit_s is None else (lambda share: t0 + share * time_limit_s)
+    opts = enumerate_options(scenario, valuer)
+    t_opts = time.perf_counter() - t0
+    if opts.n == 0:
+        return None
+    f = scenario.reserve.fraction
+    supply = Supply.of(scenario)
+    B = len(scenario.bids)
+    mu0 = supply.marginal_cost()
+
+    t1 = time.perf_counter()
+    greedy0 = Allocation.of(B, capacity_greedy(opts, supply, mu0, f))
+    # the greedy allocation among the seed columns: the master LP starts at least at a
+    # feasible allocation's welfare, so its first duals price a congested market
+    seed = seed_columns(opts, mu0, f, cfg.options_per_bid, cfg.starts_per_option).union(greedy0.columns())
+    bound = column_generation(scenario, opts, supply, seed, cfg, t0, time_limit_s)
+    if not bound.converged and time.perf_counter() < at(cfg.lbfgs_until):
+        bound = lbfgs(opts, supply, bound, at(cfg.lbfgs_until))
+    t_bound = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    alloc = Allocation.of(B, capacity_greedy(opts, supply, bound.mu, f, deadline=at(cfg.improve_until)))
+    if welfare_usd(greedy0, supply, opts.bid_len) > welfare_usd(alloc, supply, opts.bid_len):
+        alloc = greedy0
+    w_greedy = welfare_usd(alloc, supply, opts.bid_len)
+    t_greedy = time.perf_counter() - t2
+
+    # the pool bound only where one round fits (measured: ~2 s at 10 pools, > 50 s at 100)
+    use_pool = cfg.pool_bound and bound.lam is not None and len(scenario.pools) <= cfg.pool_bound_max_pools
+    t3 = time.perf_counter()
+    deadline = at(cfg.improve_until_with_pool_bound if use_pool else cfg.improve_until)
+    if time_limit_s is None:
+        deadline = time.perf_counter() + 3600.0  # the search stops itself after a sweep without gain
+    alloc, stats = improve(scenario, opts, supply, alloc, bound.mu, deadline,
+                           pools_per_neighbourhood=cfg.pools_per_neighbourhood,
+                           max_pools_per_neighbourhood=cfg.max_pools_per_neighbourhood,
+                           new_bids_per_pool=cfg.new_bids_per_pool,
+                           sub_time_limit_s=cfg.sub_time_limit_s, max_binaries=cfg.max_sub_binaries, threads=cfg.threads)
+    t_improve = time.perf_counter() - t3
+    w = welfare_usd(alloc, supply, opts.bid_len)
+
+    t4 = time.perf_counter()
+    ub, pb = bound.upper_bound_usd, None
+    if use_pool and (ub - w) > mip_gap * abs(ub):
+        end = at(cfg.pool_bound_until) if time_limit_s is not None else time.perf_counter() + 3600.0
+        pb = pool_lagrangian(scenario, opts, supply, bound.lam, end, target_usd=w,
+                             sub_time_limit_s=cfg.pool_sub_time_limit_s, stop_gap=mip_gap)
+        ub = min(ub, pb.upper_bound_usd)
+    t_pool = time.perf_counter() - t4
+    log.debug("LP bound %.0f (rounds %d, converged %s); greedy %.0f; improved %.0f (%d neighbourhoods); bound %.0f",
+              bound.upper_bound_usd, bound.rounds, bound.converged, w_greedy, w, stats.neighbourhoods, ub)
+
+    model = model_from_candidates(scenario, alloc.columns(), opts.reasons)
+    x = with_supply(model, np.r_[np.ones(model.n_x), np.zeros(model.n_cols - model.n_x)])
+    outcome = highs.SolveOutcome("time_limit", x, float(model.col_cost @ x), None, t_improve,
+                                         "large-market path: greedy + neighbourhood search")
+    return LargeOutcome(model, outcome, float(ub),
+                        {"valuation": opts.valuation_s, "options": t_opts - opts.valuation_s,
+                         "bound": t_bound - bound.master_lp_s, "master_lp": bound.master_lp_s, "greedy": t_greedy,
+                         "pool_bound": t_pool,
+                         "solve": t_improve},  # greedy + neighbourhood search
+                        {"options": opts.n, "rounds": bound.rounds, "lbfgs_evaluations": bound.lbfgs_evaluations,
+                         "perf_calls": opts.perf_calls, "neighbourhoods": stats.neighbourhoods,
+                         "improved_neighbourhoods": stats.improved, "greedy_welfare_usd": int(w_greedy),
+                         "master_lp_usd": int(bound.master_lp_usd), "lp_bound_usd": int(bound.upper_bound_usd),
+                         "pool_bound_rounds": pb.rounds if pb else 0})
+
