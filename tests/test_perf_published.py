@@ -58,7 +58,7 @@ def test_row_parser_flash_rule_and_optional_columns():
 def _heldout() -> dict:
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "bench" / "perf_heldout_h100.csv"
+    path = Path(__file__).resolve().parents[1] / "bench" / "perf_published.csv"
     with path.open(newline="") as fh:
         return {row["id"]: row for row in csv.DictReader(fh)}
 

@@ -11,6 +11,7 @@ from flopgrid.perf.engine import BREAKDOWN_KEYS, MEMORY_KEYS, PlanArrays, evalua
 from flopgrid.perf.fabric import Fabric
 from flopgrid.perf.plan import Plan, check_plan, global_batch_seqs
 from flopgrid.perf.shape import model_shape
+from flopgrid.perf.stack import Stack, framework_violation, resolve_framework
 
 GIB = 2.0**30
 
@@ -28,6 +29,8 @@ BOTTLENECK_WORDS: dict[str, str] = {
     "dp_comm": "data-parallel gradient sync",
     "fsdp_comm": "FSDP parameter gathers",
     "optimizer": "optimizer update",
+    "overlap_slowdown": "compute slowed by overlapping communication kernels",
+    "stragglers": "waiting for the slowest rank (stragglers)",
 }
 
 
@@ -47,6 +50,10 @@ class Prediction:
     breakdown: dict[str, float] = field(default_factory=dict)  # seconds per component, sums to the step
     memory_breakdown_gib: dict[str, float] = field(default_factory=dict)
     bottleneck: str = ""
+    framework: str = ""
+    mfu_low: float = 0.0  # the band from the leave-one-source-out error for this kind of run
+    mfu_high: float = 0.0
+    ceiling_note: str = ""
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -62,6 +69,10 @@ class Prediction:
             "breakdown": dict(self.breakdown),
             "memory_breakdown_gib": dict(self.memory_breakdown_gib),
             "bottleneck": self.bottleneck,
+            "framework": self.framework,
+            "mfu_low": self.mfu_low,
+            "mfu_high": self.mfu_high,
+            "ceiling_note": self.ceiling_note,
         }
 
 
@@ -71,9 +82,12 @@ def bottleneck_of(breakdown: dict[str, float]) -> str:
     return BOTTLENECK_WORDS.get(key, key)
 
 
-def prediction_from(result: dict, i: int, plan: Plan, hbm_bytes: float) -> Prediction:
-    """Row `i` of an `evaluate` result as a Prediction."""
+def prediction_from(result: dict, i: int, plan: Plan, hbm_bytes: float, framework: str = "",
+                    band: tuple[float, float] = (1.0, 1.0)) -> Prediction:
+    """Row `i` of an `evaluate` result as a Prediction; `band` = (low, high) multipliers of
+    the MFU for the kind of run (flopgrid.perf.band.mfu_band)."""
     breakdown = {k: float(result[f"t_{k}"][i]) for k in BREAKDOWN_KEYS}
+    mfu = float(result["mfu"][i])
     return Prediction(
         plan=plan,
         step_time_s=float(result["step_time_s"][i]),
@@ -87,16 +101,32 @@ def prediction_from(result: dict, i: int, plan: Plan, hbm_bytes: float) -> Predi
         breakdown=breakdown,
         memory_breakdown_gib={k: float(result[f"mem_{k}"][i]) / GIB for k in MEMORY_KEYS},
         bottleneck=bottleneck_of(breakdown),
+        framework=framework,
+        mfu_low=mfu * band[0],
+        mfu_high=mfu * band[1],
     )
 
 
 def predict(model: ModelSpec, cluster: Cluster, chips: int, plan: Plan, global_batch_tokens: int,
-            dtype: str = "bf16", flash_attention: bool = True, calibration: Calibration = CALIBRATION) -> Prediction:
+            dtype: str = "bf16", flash_attention: bool = True, calibration: Calibration = CALIBRATION,
+            framework=None) -> Prediction:
     """Predict one plan. Raises UserInputError when the plan breaks a constraint (tp*pp*dp*cp
-    != chips, tp not dividing heads, batch not divisible, ...); a plan that does not fit
-    in memory is a valid answer with `fits=False`."""
+    != chips, tp not dividing heads, batch not divisible, ...) or the framework cannot run
+    it; a plan that does not fit in memory is a valid answer with `fits=False`.
+
+    `framework`: a FrameworkProfile, a shipped profile name or a profile file (None: the
+    default, `megatron-core`); `flash_attention=False` forces the unfused attention path."""
+    from flopgrid.errors import UserInputError
+    from flopgrid.perf.band import mfu_band
+
     check_plan(model, chips, plan, global_batch_tokens)
+    profile = resolve_framework(framework)
+    why = framework_violation(profile, plan)
+    if why:
+        raise UserInputError(why)
     fab = Fabric.of(cluster, dtype)
+    stack = Stack.of(profile, cluster.accelerator, calibration, flash_attention)
     result = evaluate(model_shape(model), fab, PlanArrays.of([plan]), global_batch_seqs(model, global_batch_tokens),
-                      calibration, flash_attention)
-    return prediction_from(result, 0, plan, fab.hbm_bytes)
+                      calibration, flash_attention, stack=stack)
+    band = mfu_band(cluster.accelerator.name, chips, plan.zero)
+    return prediction_from(result, 0, plan, fab.hbm_bytes, profile.name, band)
