@@ -31,6 +31,7 @@ BOTTLENECK_WORDS: dict[str, str] = {
     "optimizer": "optimizer update",
     "overlap_slowdown": "compute slowed by overlapping communication kernels",
     "stragglers": "waiting for the slowest rank (stragglers)",
+    "beyond_published": "capped at the best published MFU for this chip and scale (see ceiling_note)",
 }
 
 
@@ -87,6 +88,7 @@ def prediction_from(result: dict, i: int, plan: Plan, hbm_bytes: float, framewor
     """Row `i` of an `evaluate` result as a Prediction; `band` = (low, high) multipliers of
     the MFU for the kind of run (flopgrid.perf.band.mfu_band)."""
     breakdown = {k: float(result[f"t_{k}"][i]) for k in BREAKDOWN_KEYS}
+    breakdown["beyond_published"] = 0.0
     mfu = float(result["mfu"][i])
     return Prediction(
         plan=plan,
@@ -107,15 +109,44 @@ def prediction_from(result: dict, i: int, plan: Plan, hbm_bytes: float, framewor
     )
 
 
+def apply_ceiling(pred: Prediction, hardware: str, chips: int) -> Prediction:
+    """Cap `pred` at the best published MFU for `hardware` near `chips` times (1 + the
+    band's upper error) (flopgrid.perf.ceiling); the added seconds go to the breakdown's
+    `beyond_published` and `ceiling_note` names the published run. Unchanged below it."""
+    from dataclasses import replace
+
+    from flopgrid.perf.band import band_errors
+    from flopgrid.perf.ceiling import published_ceiling
+
+    best = published_ceiling(hardware, chips)
+    if best is None or pred.mfu <= 0.0:
+        return pred
+    limit = best.mfu * (1.0 + max(band_errors(hardware, chips, pred.plan.zero)[1], 0.0))
+    if pred.mfu <= limit:
+        return pred
+    scale = pred.mfu / limit
+    step = pred.step_time_s * scale
+    breakdown = dict(pred.breakdown)
+    breakdown["beyond_published"] = step - pred.step_time_s
+    note = (f"the model gives {100 * pred.mfu:.1f}% MFU, above the best published for {hardware} near {chips} chips "
+            f"({100 * best.mfu:.1f}%: {best.source}) by more than this kind of run's band; capped at "
+            f"{100 * limit:.1f}%")
+    return replace(pred, step_time_s=step, tokens_per_second=pred.tokens_per_second / scale, mfu=limit,
+                   hfu=pred.hfu / scale, mfu_low=pred.mfu_low / scale, mfu_high=pred.mfu_high / scale,
+                   breakdown=breakdown, bottleneck=bottleneck_of(breakdown), ceiling_note=note)
+
+
 def predict(model: ModelSpec, cluster: Cluster, chips: int, plan: Plan, global_batch_tokens: int,
             dtype: str = "bf16", flash_attention: bool = True, calibration: Calibration = CALIBRATION,
-            framework=None) -> Prediction:
+            framework=None, ceiling: bool = True) -> Prediction:
     """Predict one plan. Raises UserInputError when the plan breaks a constraint (tp*pp*dp*cp
     != chips, tp not dividing heads, batch not divisible, ...) or the framework cannot run
     it; a plan that does not fit in memory is a valid answer with `fits=False`.
 
     `framework`: a FrameworkProfile, a shipped profile name or a profile file (None: the
-    default, `megatron-core`); `flash_attention=False` forces the unfused attention path."""
+    default, `megatron-core`); `flash_attention=False` forces the unfused attention path.
+    `ceiling`: cap at the best published MFU for the chip and scale (apply_ceiling); False
+    gives the raw model (what bench/perf_accuracy.py checks)."""
     from flopgrid.errors import UserInputError
     from flopgrid.perf.band import mfu_band
 
@@ -129,4 +160,5 @@ def predict(model: ModelSpec, cluster: Cluster, chips: int, plan: Plan, global_b
     result = evaluate(model_shape(model), fab, PlanArrays.of([plan]), global_batch_seqs(model, global_batch_tokens),
                       calibration, flash_attention, stack=stack)
     band = mfu_band(cluster.accelerator.name, chips, plan.zero)
-    return prediction_from(result, 0, plan, fab.hbm_bytes, profile.name, band)
+    pred = prediction_from(result, 0, plan, fab.hbm_bytes, profile.name, band)
+    return apply_ceiling(pred, cluster.accelerator.name, chips) if ceiling else pred

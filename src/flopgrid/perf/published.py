@@ -157,7 +157,7 @@ def check_run(run: PublishedRun, calibration: Calibration = CALIBRATION) -> RunC
     def search(pins: dict):
         return search_plans(run.model, run.cluster, run.chips, run.global_batch_tokens, pins=pins, top_k=1,
                             dtype=run.dtype, flash_attention=run.flash_attention, calibration=calibration,
-                            framework=run.framework)
+                            framework=run.framework, ceiling=False)
 
     from flopgrid.catalog.framework import get_framework
 
@@ -187,7 +187,7 @@ def check_run(run: PublishedRun, calibration: Calibration = CALIBRATION) -> RunC
 
             best = predict(run.model, run.cluster, run.chips, Plan(**run.pins), run.global_batch_tokens,
                            dtype=run.dtype, flash_attention=run.flash_attention, calibration=calibration,
-                           framework=run.framework)
+                           framework=run.framework, ceiling=False)
     if run.measured_step_time_s is not None:
         return RunCheck(run, best.plan, "step_time_s", best.step_time_s, run.measured_step_time_s)
     peak = run.cluster.accelerator.peak(run.dtype)

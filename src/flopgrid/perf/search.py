@@ -23,7 +23,7 @@ from flopgrid.perf.constants import CALIBRATION, Calibration
 from flopgrid.perf.engine import PlanArrays, evaluate
 from flopgrid.perf.fabric import Fabric
 from flopgrid.perf.plan import RECOMPUTE_CHOICES, RECOMPUTE_CODE, ZERO_STAGES, global_batch_seqs, stage_layers
-from flopgrid.perf.predict import GIB, Prediction, prediction_from
+from flopgrid.perf.predict import GIB, Prediction, apply_ceiling, prediction_from
 from flopgrid.perf.shape import model_shape
 from flopgrid.perf.stack import Stack, framework_violation, resolve_framework
 
@@ -182,10 +182,13 @@ def _empty() -> PlanArrays:
 
 def search_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch_tokens: int, pins: dict | None = None,
                  top_k: int = 5, dtype: str = "bf16", flash_attention: bool = True,
-                 calibration: Calibration = CALIBRATION, skip_dominated: bool = False, framework=None) -> PlanSearch:
+                 calibration: Calibration = CALIBRATION, skip_dominated: bool = False, framework=None,
+                 ceiling: bool = True) -> PlanSearch:
     """Search every valid plan the framework can run; the `top_k` fastest that fit, best first.
 
-    `framework`: a FrameworkProfile, shipped name or file (None: `megatron-core`). Raises
+    `framework`: a FrameworkProfile, shipped name or file (None: `megatron-core`);
+    `ceiling`: cap each candidate at the best published MFU for the chip and scale
+    (flopgrid.perf.predict.apply_ceiling; the order is unchanged). Raises
     NoSolutionError (with the reason) when no valid plan exists or none fits."""
     from flopgrid.perf.band import mfu_band
 
@@ -213,7 +216,8 @@ def search_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch_to
     candidates = []
     for i in order:
         plan = plans.plan(int(i))
-        candidates.append(prediction_from(result, int(i), plan, fab.hbm_bytes, profile.name,
-                                          mfu_band(cluster.accelerator.name, chips, plan.zero)))
+        pred = prediction_from(result, int(i), plan, fab.hbm_bytes, profile.name,
+                               mfu_band(cluster.accelerator.name, chips, plan.zero))
+        candidates.append(apply_ceiling(pred, cluster.accelerator.name, chips) if ceiling else pred)
     return PlanSearch(best=candidates[0], candidates=candidates, searched=len(plans), fitting=len(fits),
                       seconds=time.perf_counter() - started)
