@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from perf_fit import IN_SAMPLE_SOURCES, fit, fit_a100, load_runs
+from perf_fit import IN_SAMPLE_SOURCES, fit, load_runs
 
 from flopgrid.perf.band import LARGE_CHIPS, family
 from flopgrid.perf.constants import CALIBRATION
@@ -98,10 +98,7 @@ def main(argv: list[str]) -> int:
     bands: dict[tuple[str, str, str], list[float]] = {}
     for source in dict.fromkeys(g for g, _ in runs):
         train = [(g, r) for g, r in runs if g != source]
-        cal = CALIBRATION
-        if source in IN_SAMPLE_SOURCES:  # its rows also fitted the A100 constants: refit those too
-            cal, _ = fit_a100(train, cal, args.maxfev)
-        cal, _ = fit(train, cal, args.maxfev)
+        cal, _ = fit(train, CALIBRATION, args.maxfev)
         for g, run in runs:
             if g != source:
                 continue

@@ -238,7 +238,7 @@ def evaluate(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Cali
     shard_d = dp * cp
     shard_e = dp * cp / ep
     t_dp_full = (all_reduce_s(D_big * el, shard_d, tp, fab, cal.link_eff)
-                 + all_reduce_s(E_big * el, shard_e, tp * cp * ep, fab, cal.link_eff))
+                 + np.where(E_big > 0, all_reduce_s(E_big * el, shard_e, tp * cp * ep, fab, cal.link_eff), 0.0))
     zero = P.zero
     bwd_last = slow_layers * layer_bwd
     dp_hidden = np.where(zero < 3, np.minimum(t_dp_full, stack.dp_overlap * bwd_last), 0.0)
@@ -249,7 +249,7 @@ def evaluate(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Cali
     # current layer computes, so only the excess over the layer's compute is exposed, plus
     # the first gather and the last reduce-scatter, which nothing hides.
     ag_l = (all_gather_s(lp_dense * el, shard_d, tp, fab, cal.link_eff)
-            + all_gather_s(lp_expert * el, shard_e, tp * cp * ep, fab, cal.link_eff))
+            + np.where(lp_expert > 0, all_gather_s(lp_expert * el, shard_e, tp * cp * ep, fab, cal.link_eff), 0.0))
     rs_l = ag_l * stack.fsdp_reduce_bytes / el
     fwd_l = gemm_f + core_f + elem_f + tp_f + cp_f + ep_f
     if stack.fsdp_prefetch:
