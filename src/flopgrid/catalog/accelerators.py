@@ -53,9 +53,11 @@ def _acc(name: str, vendor: str, src: str, peaks: dict[str, float], hbm_gb: floa
 ACCELERATORS: dict[str, Accelerator] = {
     a.name: a
     for a in [
-        _acc("a100-80gb", "nvidia", _NV_A100, {"bf16": 312, "fp16": 312, "tf32": 156, "fp32": 19.5}, _GIB_80_A100, 2.039, 300,
+        _acc("a100-80gb", "nvidia", _NV_A100, {"bf16": 312, "fp16": 312, "tf32": 156, "fp32": 19.5}, _GIB_80_A100,
+             2.039, 300,
              "NVLink 3: 600 GB/s bidirectional per GPU"),
-        _acc("a100-40gb", "nvidia", _NV_A100, {"bf16": 312, "fp16": 312, "tf32": 156, "fp32": 19.5}, _GIB_40_A100, 1.555, 300,
+        _acc("a100-40gb", "nvidia", _NV_A100, {"bf16": 312, "fp16": 312, "tf32": 156, "fp32": 19.5}, _GIB_40_A100,
+             1.555, 300,
              "NVLink 3: 600 GB/s bidirectional per GPU"),
         _acc("h100-sxm", "nvidia", _NV_H100, {"bf16": 989.5, "fp16": 989.5, "fp8": 1979, "tf32": 494.7, "fp32": 66.9},
              _GIB_80_H100, 3.35, 450, "NVLink 4: 900 GB/s bidirectional per GPU"),

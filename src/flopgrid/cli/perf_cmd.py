@@ -17,7 +17,8 @@ _MODEL = typer.Argument(..., help="catalog name, flopgrid spec file, or Hugging 
 _HARDWARE = typer.Option(..., "--hardware", help="accelerator name (flopgrid hardware list)")
 _CHIPS = typer.Option(..., "--chips", help="chips in the job")
 _BATCH = typer.Option(None, "--global-batch-tokens",
-                      help="tokens per optimizer step (whole sequences; default: chips x 2^k sequences, >= 2^20 tokens)")
+                      help="tokens per optimizer step (whole sequences; default: chips x 2^k sequences, "
+                           ">= 2^20 tokens)")
 _CLUSTER = typer.Option(None, "--cluster", help="cluster name or JSON/YAML file (default: the hardware's)")
 _DTYPE = typer.Option("bf16", "--dtype", help="bf16|fp16|fp8|tf32|fp32 (dense peak)")
 _FLASH = typer.Option(True, "--flash-attention/--no-flash-attention", help="FlashAttention or unfused attention")

@@ -28,7 +28,8 @@ class PublishedMfu:
 
 PUBLISHED_MFU: tuple[PublishedMfu, ...] = (
     PublishedMfu(("a100-80gb", "a100-40gb"), 8, 0.6423, "llm-foundry README, MPT-7B on 8 A100 80GB (64.2%)"),
-    PublishedMfu(("a100-80gb", "a100-40gb"), 64, 0.611, "torchtitan docs/performance.md, Llama 2 13B FSDP2 on 64 A100 (61.1%)"),
+    PublishedMfu(("a100-80gb", "a100-40gb"), 64, 0.611,
+                 "torchtitan docs/performance.md, Llama 2 13B FSDP2 on 64 A100 (61.1%)"),
     PublishedMfu(("a100-80gb", "a100-40gb"), 280, 0.5605,
                  "Korthikanti et al. 2022 Table 5, MT-NLG 530B selective recompute on 280 A100 (37.83 s: 56.0%)"),
     PublishedMfu(("a100-80gb", "a100-40gb"), 512, 0.5627,
@@ -48,5 +49,6 @@ PUBLISHED_MFU: tuple[PublishedMfu, ...] = (
 
 def published_ceiling(hardware: str, chips: int) -> PublishedMfu | None:
     """The best published MFU for `hardware` within a factor SCALE_WINDOW of `chips`."""
-    near = [p for p in PUBLISHED_MFU if hardware in p.hardware and chips / SCALE_WINDOW <= p.chips <= chips * SCALE_WINDOW]
+    near = [p for p in PUBLISHED_MFU
+            if hardware in p.hardware and chips / SCALE_WINDOW <= p.chips <= chips * SCALE_WINDOW]
     return max(near, key=lambda p: p.mfu) if near else None

@@ -150,9 +150,8 @@ class RunCheck:
 
 def check_run(run: PublishedRun, calibration: Calibration = CALIBRATION) -> RunCheck:
     """Predict `run` (searching its blank plan fields) and compare with its measurement."""
-    from flopgrid.perf.search import search_plans
-
     from flopgrid.errors import NoSolutionError
+    from flopgrid.perf.search import search_plans
 
     def search(pins: dict):
         return search_plans(run.model, run.cluster, run.chips, run.global_batch_tokens, pins=pins, top_k=1,

@@ -118,7 +118,8 @@ def enumerate_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch
     splits = _valid_interleaves(L, divs)
     reason = f"no dp*micro_batch divides the global batch of {seqs} sequences"
     for tp in tps:
-        for cp in allowed("cp", [d for d in _divisors(chips // tp) if d <= (MAX_CP if profile.context_parallel else 1)]):
+        max_cp = MAX_CP if profile.context_parallel else 1
+        for cp in allowed("cp", [d for d in _divisors(chips // tp) if d <= max_cp]):
             if (chips // tp) % cp or T % cp:
                 continue
             rest = chips // (tp * cp)
@@ -201,7 +202,8 @@ def search_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch_to
     profile = resolve_framework(framework)
     plans, reason = enumerate_plans(model, cluster, chips, global_batch_tokens, pins, skip_dominated, profile)
     if len(plans) == 0:
-        raise NoSolutionError(f"no valid plan for {model.name} on {chips} chips with framework {profile.name}: {reason}")
+        raise NoSolutionError(
+            f"no valid plan for {model.name} on {chips} chips with framework {profile.name}: {reason}")
     stack = Stack.of(profile, cluster.accelerator, calibration, flash_attention)
     result = evaluate(model_shape(model), fab, plans, global_batch_seqs(model, global_batch_tokens), calibration,
                       flash_attention, stack=stack)
