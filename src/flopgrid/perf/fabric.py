@@ -6,7 +6,8 @@ an all-gather or reduce-scatter (g-1)/g * S. A group of g ranks with stride `str
 (the product of the plan dimensions placed inside it) has n_in = min(g, domain/stride)
 members per scale-up domain; the collective runs hierarchically: the intra-domain part at
 scale-up bandwidth, the inter-domain part (S/n_in per rank over g/n_in domains) at the
-per-chip scale-out bandwidth, pipelined so that the slower part sets the time. All functions take numpy arrays (one entry per plan).
+per-chip scale-out bandwidth, pipelined so that the slower part sets the time. All
+functions take numpy arrays (one entry per plan).
 """
 
 from __future__ import annotations
