@@ -124,3 +124,14 @@ def test_cli_framework_flag_and_contract_keys(cli):
 def test_profile_model_is_a_pydantic_schema():
     schema = FrameworkProfile.model_json_schema()
     assert {"attention", "dp_overlap", "zero_stages", "sources"} <= set(schema["properties"])
+
+
+def test_the_documented_example_profile_loads(tmp_path):
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "formats" / "framework-profile.md").read_text()
+    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "my-stack.yaml"
+    path.write_text(example)
+    prof = load_framework(str(path))
+    assert prof.name == "my-fsdp-stack" and prof.max_tp == 8 and not prof.pipeline
