@@ -237,8 +237,9 @@ def evaluate(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Cali
     E_big = n_max * lp_expert
     shard_d = dp * cp
     shard_e = dp * cp / ep
-    t_dp_full = (all_reduce_s(D_big * el, shard_d, tp, fab, cal.link_eff)
-                 + np.where(E_big > 0, all_reduce_s(E_big * el, shard_e, tp * cp * ep, fab, cal.link_eff), 0.0))
+    t_dp_full = all_reduce_s(D_big * el, shard_d, tp, fab, cal.link_eff)
+    if wm:  # expert weights reduce over their own (smaller) group
+        t_dp_full = t_dp_full + all_reduce_s(E_big * el, shard_e, tp * cp * ep, fab, cal.link_eff)
     zero = P.zero
     bwd_last = slow_layers * layer_bwd
     dp_hidden = np.where(zero < 3, np.minimum(t_dp_full, stack.dp_overlap * bwd_last), 0.0)
@@ -248,8 +249,9 @@ def evaluate(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Cali
     # reduce-scatters the gradients; with prefetch the next layer's gather runs while the
     # current layer computes, so only the excess over the layer's compute is exposed, plus
     # the first gather and the last reduce-scatter, which nothing hides.
-    ag_l = (all_gather_s(lp_dense * el, shard_d, tp, fab, cal.link_eff)
-            + np.where(lp_expert > 0, all_gather_s(lp_expert * el, shard_e, tp * cp * ep, fab, cal.link_eff), 0.0))
+    ag_l = all_gather_s(lp_dense * el, shard_d, tp, fab, cal.link_eff)
+    if wm:
+        ag_l = ag_l + all_gather_s(lp_expert * el, shard_e, tp * cp * ep, fab, cal.link_eff)
     rs_l = ag_l * stack.fsdp_reduce_bytes / el
     fwd_l = gemm_f + core_f + elem_f + tp_f + cp_f + ep_f
     if stack.fsdp_prefetch:
