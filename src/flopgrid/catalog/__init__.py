@@ -3,7 +3,13 @@
 from flopgrid.catalog.accelerator import DTYPES, Accelerator
 from flopgrid.catalog.accelerators import ACCELERATORS, ALIASES, HARDWARE_NAMES, get_accelerator
 from flopgrid.catalog.cluster import CLUSTERS, Cluster, default_cluster, load_cluster
-from flopgrid.catalog.framework import DEFAULT_FRAMEWORK, FrameworkProfile, framework_names, get_framework, load_framework
+from flopgrid.catalog.framework import (
+    DEFAULT_FRAMEWORK,
+    FrameworkProfile,
+    framework_names,
+    get_framework,
+    load_framework,
+)
 from flopgrid.catalog.model_loading import get_model, load_model
 from flopgrid.catalog.model_spec import MLASpec, ModelSpec, MoESpec
 from flopgrid.catalog.models import MODELS
