@@ -1,75 +1,48 @@
-"""Refit the performance model's calibration constants on perf_measured.csv.
+"""Refit the performance model's calibration constants, once, on every published run.
 
-    python bench/perf_calibrate.py [CSV]
+    python bench/perf_calibrate.py [--maxfev N]
 
-Fits `gemm_eff_max`, `gemm_half_dim_elems`, `hbm_eff`, `link_eff` and `dp_overlap`
-(flopgrid.perf.constants.Calibration) once, for all rows together (never per row), by
-Nelder-Mead on the mean squared log error of the predicted figure (step time or TFLOP/s
-per chip, blank plan fields searched as in bench/perf_accuracy.py). Prints the fitted
-values to paste into constants.py, and the per-source errors before and after.
-Needs scipy (the `bench` extra).
+One global fit (never per row or per source) of `gemm_eff_max`, `hbm_eff`, `link_eff`,
+`straggler_cv` and `overlap_slowdown` on every row of ../shared/reference/perf_measured.csv
+and bench/perf_published.csv, by Nelder-Mead on the per-source mean |log(1 + error)| plus a
+tenth of the worst row's, with a hinge that keeps each of Korthikanti and SC21 within 4.5%
+mean, inside physical bounds (bench/perf_fit.py). Prints the values to paste into
+flopgrid/perf/constants.py and the per-source errors before and after. Needs scipy (the
+`bench` extra).
 """
 
 from __future__ import annotations
 
-import csv
-import math
+import argparse
 import sys
 import time
-from dataclasses import replace
-from pathlib import Path
 
-from _shared import require_shared
-from scipy.optimize import minimize
+from perf_fit import NAMES, errors, fit, load_runs
 
-from flopgrid.perf.constants import CALIBRATION, Calibration
-from flopgrid.perf.published import check_run, run_from_row
-
-IN_SAMPLE = "reference/perf_measured.csv"  # under ../shared
-NAMES = ("gemm_eff_max", "gemm_half_dim_elems", "hbm_eff", "link_eff", "dp_overlap")
-BOUNDS = ((0.5, 0.95), (1.0, 4000.0), (0.4, 1.0), (0.3, 1.0), (0.0, 1.0))
+from flopgrid.perf.constants import CALIBRATION
 
 
-def _cal(x) -> Calibration:
-    vals = {n: min(max(v, lo), hi) for n, v, (lo, hi) in zip(NAMES, x, BOUNDS)}
-    return replace(CALIBRATION, **vals)
-
-
-def errors(runs, cal: Calibration) -> list[tuple[str, float]]:
-    out = []
-    for run in runs:
-        c = check_run(run, cal)
-        out.append((run.source.split(" Table")[0], c.error))
-    return out
-
-
-def summary(errs) -> str:
-    lines = []
-    for g in sorted({g for g, _ in errs}):
-        e = [abs(x) for gg, x in errs if gg == g]
-        lines.append(f"  {g[:55]:55s} mean {100 * sum(e) / len(e):5.2f}%  max {100 * max(e):5.2f}%")
+def summary(runs, errs) -> str:
+    lines, by = [], {}
+    for (g, _), e in zip(runs, errs):
+        by.setdefault(g, []).append(abs(e))
+    for g, e in by.items():
+        lines.append(f"  {g[:50]:50s} rows {len(e):2d}  mean {100 * sum(e) / len(e):5.2f}%  max {100 * max(e):5.2f}%")
     return "\n".join(lines)
 
 
 def main(argv: list[str]) -> int:
-    path = Path(argv[0]) if argv else require_shared(IN_SAMPLE, "the calibration")
-    with path.open(newline="") as fh:
-        runs = [run_from_row(r) for r in csv.DictReader(fh)]
-    x0 = [getattr(CALIBRATION, n) for n in NAMES]
-    print("before:\n" + summary(errors(runs, CALIBRATION)))
-
-    def loss(x) -> float:
-        errs = [e for _, e in errors(runs, _cal(x))]
-        logs = [math.log1p(e) ** 2 for e in errs]
-        return sum(logs) / len(logs) + 0.5 * max(logs)
-
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--maxfev", type=int, default=400)
+    args = ap.parse_args(argv)
+    runs = load_runs()
+    print("before:\n" + summary(runs, errors(runs, CALIBRATION)))
     started = time.perf_counter()
-    best = minimize(loss, x0, method="Nelder-Mead", options={"maxfev": 600, "xatol": 1e-3, "fatol": 1e-7})
-    cal = _cal(best.x)
-    print(f"fitted in {time.perf_counter() - started:.1f} s ({best.nfev} evaluations):")
+    cal, nfev = fit(runs, CALIBRATION, args.maxfev)
+    print(f"fitted in {time.perf_counter() - started:.1f} s ({nfev} evaluations):")
     for n in NAMES:
-        print(f"    {n} = {getattr(cal, n):.4g}")
-    print("after:\n" + summary(errors(runs, cal)))
+        print(f"    {n}: float = {getattr(cal, n):.4g}")
+    print("after:\n" + summary(runs, errors(runs, cal)))
     return 0
 
 

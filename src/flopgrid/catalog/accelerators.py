@@ -27,6 +27,13 @@ _AMD_MI325X = "AMD Instinct MI325X datasheet (2024)"
 _TPU = "Google Cloud TPU system architecture docs (cloud.google.com/tpu/docs/system-architecture-tpu-vm), per chip"
 _GAUDI2 = "Intel Gaudi 2 AI accelerator white paper (2022)"
 _GAUDI3 = "Intel Gaudi 3 AI accelerator white paper (2024)"
+# NVIDIA's "80GB" / "40GB" parts carry 80 / 40 GiB of HBM (5 stacks of 16 / 8 GiB): nvidia-smi
+# reports memory.total 81920 MiB (A100 80GB) and 81559 MiB (H100 80GB, after the driver's
+# reserve); taking "80 GB" as 80e9 bytes under-states the chip by 7% (74.5 GiB) and made
+# published FSDP runs "not fit".
+_GIB_80_A100 = 81920 * 2**20 / 1e9
+_GIB_80_H100 = 81559 * 2**20 / 1e9
+_GIB_40_A100 = 40960 * 2**20 / 1e9
 
 
 def _acc(name: str, vendor: str, src: str, peaks: dict[str, float], hbm_gb: float, hbm_tb_s: float,
@@ -46,14 +53,16 @@ def _acc(name: str, vendor: str, src: str, peaks: dict[str, float], hbm_gb: floa
 ACCELERATORS: dict[str, Accelerator] = {
     a.name: a
     for a in [
-        _acc("a100-80gb", "nvidia", _NV_A100, {"bf16": 312, "fp16": 312, "tf32": 156, "fp32": 19.5}, 80, 2.039, 300,
+        _acc("a100-80gb", "nvidia", _NV_A100, {"bf16": 312, "fp16": 312, "tf32": 156, "fp32": 19.5}, _GIB_80_A100,
+             2.039, 300,
              "NVLink 3: 600 GB/s bidirectional per GPU"),
-        _acc("a100-40gb", "nvidia", _NV_A100, {"bf16": 312, "fp16": 312, "tf32": 156, "fp32": 19.5}, 40, 1.555, 300,
+        _acc("a100-40gb", "nvidia", _NV_A100, {"bf16": 312, "fp16": 312, "tf32": 156, "fp32": 19.5}, _GIB_40_A100,
+             1.555, 300,
              "NVLink 3: 600 GB/s bidirectional per GPU"),
         _acc("h100-sxm", "nvidia", _NV_H100, {"bf16": 989.5, "fp16": 989.5, "fp8": 1979, "tf32": 494.7, "fp32": 66.9},
-             80, 3.35, 450, "NVLink 4: 900 GB/s bidirectional per GPU"),
+             _GIB_80_H100, 3.35, 450, "NVLink 4: 900 GB/s bidirectional per GPU"),
         _acc("h100-pcie", "nvidia", _NV_H100, {"bf16": 756.5, "fp16": 756.5, "fp8": 1513, "tf32": 378, "fp32": 51.2},
-             80, 2.0, 300, "NVLink bridge pairs two GPUs at 600 GB/s bidirectional"),
+             _GIB_80_H100, 2.0, 300, "NVLink bridge pairs two GPUs at 600 GB/s bidirectional"),
         _acc("h100-nvl", "nvidia", _NV_H100, {"bf16": 835.5, "fp16": 835.5, "fp8": 1670.5, "tf32": 417.5, "fp32": 60},
              94, 3.9, 300, "NVLink bridge 600 GB/s bidirectional"),
         _acc("h200", "nvidia", _NV_H200, {"bf16": 989.5, "fp16": 989.5, "fp8": 1979, "tf32": 494.7, "fp32": 66.9},

@@ -17,21 +17,28 @@ _MODEL = typer.Argument(..., help="catalog name, flopgrid spec file, or Hugging 
                                    "(docs/formats/model-spec.md)")
 _HARDWARE = typer.Option(..., "--hardware", help="accelerator name (flopgrid hardware list)")
 _CHIPS = typer.Option(..., "--chips", help="chips in the job")
-_BATCH = typer.Option(..., "--global-batch-tokens", help="tokens per optimizer step (whole sequences)")
+_BATCH = typer.Option(None, "--global-batch-tokens",
+                      help="tokens per optimizer step (whole sequences; default: chips x 2^k sequences, "
+                           ">= 2^20 tokens)")
 _CLUSTER = typer.Option(None, "--cluster", help="cluster name or JSON/YAML file (default: the hardware's; "
                                                 "docs/formats/cluster.md)")
 _DTYPE = typer.Option("bf16", "--dtype", help="bf16|fp16|fp8|tf32|fp32 (dense peak)")
 _FLASH = typer.Option(True, "--flash-attention/--no-flash-attention", help="FlashAttention or unfused attention")
 _JSON = typer.Option(False, "--json", help="print JSON (contract keys)")
+_FRAMEWORK = typer.Option(None, "--framework",
+                          help="software stack: a shipped profile (megatron-lm, megatron-core, nemo, torchtitan, "
+                               "llm-foundry, deepspeed, maxtext) or a profile YAML/JSON file; default megatron-core")
 _SEQ_LEN = typer.Option(None, "--seq-len", help="training sequence length (default: the model's)")
 
 
-def _load(model: str, hardware: str, chips: int, cluster: Optional[str], global_batch_tokens: int,
+def _load(model: str, hardware: str, chips: int, cluster: Optional[str], global_batch_tokens: Optional[int],
           seq_len: Optional[int] = None):
     from flopgrid.catalog import get_accelerator, load_cluster
+    from flopgrid.perf import default_global_batch_tokens
 
     require_positive(chips, "--chips")
-    require_positive(global_batch_tokens, "--global-batch-tokens")
+    if global_batch_tokens is not None:
+        require_positive(global_batch_tokens, "--global-batch-tokens")
     spec = load_model_cli(model, seq_len)
     acc = get_accelerator(hardware)
     fabric = load_cluster(cluster, hardware, chips)
@@ -39,7 +46,14 @@ def _load(model: str, hardware: str, chips: int, cluster: Optional[str], global_
         raise UserInputError(f"--hardware {hardware} does not match cluster {fabric.name!r} ({fabric.hardware})")
     if chips > fabric.chips:
         raise UserInputError(f"--chips {chips} exceeds cluster {fabric.name!r} ({fabric.chips} chips)")
-    return spec, fabric
+    batch = default_global_batch_tokens(spec, chips) if global_batch_tokens is None else global_batch_tokens
+    return spec, fabric, batch
+
+
+def _framework(name_or_file: Optional[str]):
+    from flopgrid.catalog.framework import load_framework
+
+    return load_framework(name_or_file)
 
 
 def predict_cmd(
@@ -61,15 +75,18 @@ def predict_cmd(
     dtype: str = _DTYPE,
     flash_attention: bool = _FLASH,
     seq_len: Optional[int] = _SEQ_LEN,
+    framework: Optional[str] = _FRAMEWORK,
     as_json: bool = _JSON,
 ) -> None:
-    """Predict step time, MFU, memory and the time breakdown of one parallel plan."""
+    """Predict step time, MFU (with its band), memory and the time breakdown of one parallel plan."""
     from flopgrid.perf import Plan, predict
 
-    spec, fabric = _load(model, hardware, chips, cluster, global_batch_tokens, seq_len)
+    spec, fabric, global_batch_tokens = _load(model, hardware, chips, cluster, global_batch_tokens, seq_len)
+    profile = _framework(framework)
     plan = Plan(tp=tp, pp=pp, dp=dp, cp=cp, ep=ep, micro_batch=micro_batch, interleave=interleave,
                 recompute=recompute, zero=zero, sequence_parallel=sequence_parallel)
-    pred = predict(spec, fabric, chips, plan, global_batch_tokens, dtype=dtype, flash_attention=flash_attention)
+    pred = predict(spec, fabric, chips, plan, global_batch_tokens, dtype=dtype, flash_attention=flash_attention,
+                   framework=profile)
     result = {"model": spec.name, "cluster": fabric.name, "hardware": fabric.hardware, "chips": chips,
               "global_batch_tokens": global_batch_tokens, "dtype": dtype, **pred.as_dict()}
     emit(result, as_json, _render_prediction)
@@ -96,19 +113,22 @@ def plan_cmd(
     dtype: str = _DTYPE,
     flash_attention: bool = _FLASH,
     seq_len: Optional[int] = _SEQ_LEN,
+    framework: Optional[str] = _FRAMEWORK,
     as_json: bool = _JSON,
 ) -> None:
-    """Search every valid parallel plan and list the fastest that fit (any plan flag pins it)."""
+    """Search every parallel plan the framework can run and list the fastest that fit (any plan flag pins it)."""
     from flopgrid.perf import search_plans
 
-    spec, fabric = _load(model, hardware, chips, cluster, global_batch_tokens, seq_len)
+    spec, fabric, global_batch_tokens = _load(model, hardware, chips, cluster, global_batch_tokens, seq_len)
+    profile = _framework(framework)
     require_positive(top, "--top")
     pins = {"tp": tp, "pp": pp, "dp": dp, "cp": cp, "ep": ep, "micro_batch": micro_batch,
             "interleave": interleave, "recompute": recompute, "zero": zero, "sequence_parallel": sequence_parallel}
     search = search_plans(spec, fabric, chips, global_batch_tokens, pins={k: v for k, v in pins.items() if v is not None},
-                          top_k=top, dtype=dtype, flash_attention=flash_attention)
+                          top_k=top, dtype=dtype, flash_attention=flash_attention, framework=profile)
     result = {"model": spec.name, "cluster": fabric.name, "hardware": fabric.hardware, "chips": chips,
-              "global_batch_tokens": global_batch_tokens, "dtype": dtype, **search.as_dict()}
+              "global_batch_tokens": global_batch_tokens, "dtype": dtype, "framework": profile.name,
+              "mfu_low": search.best.mfu_low, "mfu_high": search.best.mfu_high, **search.as_dict()}
     emit(result, as_json, _render_search)
 
 
@@ -146,27 +166,34 @@ def _render_prediction(r: dict) -> None:
     table.add_row("plan", _plan_label(r["plan"]))
     table.add_row("step time", f"{r['step_time_s']:.3f} s ({r['micro_batches']} micro-batches)")
     table.add_row("tokens per second", f"{r['tokens_per_second']:,.0f}")
+    table.add_row("framework", r["framework"])
     table.add_row("MFU / HFU", f"{pct(r['mfu'])} / {pct(r['hfu'])}")
+    table.add_row("  MFU band", f"{pct(r['mfu_low'])} .. {pct(r['mfu_high'])} (leave-one-source-out error)")
     fits = "[green]fits[/green]" if r["fits"] else "[red]does not fit[/red]"
     table.add_row("memory per chip", f"{r['memory_gib_per_chip']:.1f} of {r['hbm_gib_per_chip']:.1f} GiB, {fits}")
     mem = r["memory_breakdown_gib"]
     table.add_row("  memory breakdown", ", ".join(f"{k} {v:.1f}" for k, v in mem.items()))
     table.add_row("bottleneck", r["bottleneck"])
     console.print(table)
+    if r.get("ceiling_note"):
+        console.print(f"[yellow]{r['ceiling_note']}[/yellow]", highlight=False)
     _bar(r["breakdown"])
 
 
 def _render_search(r: dict) -> None:
     """One line of figures per candidate and its plan on the line below: readable at 80
     columns (the widest line is 79 characters)."""
-    console.print(f"[bold]{r['model']} on {r['chips']} x {r['hardware']}[/bold]: best of {r['searched']:,} plans "
-                  f"({r['fitting']:,} fit) in {r['seconds']:.2f} s", highlight=False)
+    console.print(f"[bold]{r['model']} on {r['chips']} x {r['hardware']}[/bold] ({r['framework']}): best of "
+                  f"{r['searched']:,} plans ({r['fitting']:,} fit) in {r['seconds']:.2f} s; best MFU band "
+                  f"{pct(r['mfu_low'])} .. {pct(r['mfu_high'])}", highlight=False)
     console.print(f"[bold]{'#':>2} {'step s':>8} {'tokens/s':>10} {'MFU':>7} {'HFU':>7} {'GiB/chip':>8}  "
                   f"bottleneck[/bold]", highlight=False)
     for i, c in enumerate(r["candidates"], 1):
         console.print(f"{i:>2} {c['step_time_s']:>8.3f} {c['tokens_per_second']:>10,.0f} {pct(c['mfu']):>7} "
                       f"{pct(c['hfu']):>7} {c['memory_gib_per_chip']:>8.1f}  {c['bottleneck']}", highlight=False)
         console.print(f"   [cyan]{_plan_label(c['plan'])}[/cyan]", highlight=False)
+    if r["best"].get("ceiling_note"):
+        console.print(f"[yellow]{r['best']['ceiling_note']}[/yellow]", highlight=False)
     _bar(r["best"]["breakdown"])
 
 

@@ -43,13 +43,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from flopgrid.perf.constants import Calibration
-from flopgrid.perf.fabric import Fabric, all_reduce_s, all_to_all_s, members_per_domain, p2p_s
+from flopgrid.perf.fabric import Fabric, all_gather_s, all_reduce_s, all_to_all_s, members_per_domain, p2p_s
 from flopgrid.perf.plan import RECOMPUTE_CHOICES, RECOMPUTE_CODE, Plan
 from flopgrid.perf.shape import COLUMN, ROW, Gemm, ModelShape
+from flopgrid.perf.stack import Stack
 
 BREAKDOWN_KEYS: tuple[str, ...] = (
     "gemm", "attention", "elementwise", "recompute", "tp_comm", "cp_comm", "ep_comm", "pp_comm", "head",
-    "pipeline_bubble", "dp_comm", "fsdp_comm", "optimizer",
+    "pipeline_bubble", "dp_comm", "fsdp_comm", "optimizer", "overlap_slowdown", "stragglers",
 )
 MEMORY_KEYS: tuple[str, ...] = ("weights", "gradients", "optimizer", "activations", "allowance")
 ADAM_UPDATE_BYTES_PER_PARAM = 30.0  # read fp32 param, m, v, grad (16); write param, m, v (12) + bf16 copy (2)
@@ -106,7 +107,7 @@ def stage_layer_arrays(n_layers: int, pp: np.ndarray, v: np.ndarray) -> tuple[np
     return first, mid, last
 
 
-def _gemm_time(gemms: tuple[Gemm, ...], tokens, tp, ep, fab: Fabric, cal: Calibration):
+def _gemm_time(gemms: tuple[Gemm, ...], tokens, tp, ep, fab: Fabric, cal: Calibration, gemm_factor: float = 1.0):
     """Forward seconds of a list of weight GEMMs for `tokens` tokens on one chip."""
     total = 0.0
     for g in gemms:
@@ -118,14 +119,22 @@ def _gemm_time(gemms: tuple[Gemm, ...], tokens, tp, ep, fab: Fabric, cal: Calibr
         else:
             rows, count = tokens, float(g.active)
         x = np.minimum(np.minimum(rows, k), n)
-        eff = cal.gemm_eff_max * x / (x + cal.gemm_half_dim_elems)
+        eff = gemm_factor * cal.gemm_eff_max * x / (x + cal.gemm_half_dim_elems)
         total = total + count * 2.0 * rows * k * n / (fab.peak_flops * eff)
     return total
 
 
 def evaluate(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Calibration,
-             flash_attention: bool = True) -> dict[str, np.ndarray]:
-    """Step time (s), breakdown (s), memory (bytes) and derived figures for every plan in P."""
+             flash_attention: bool = True, stack: Stack | None = None) -> dict[str, np.ndarray]:
+    """Step time (s), breakdown (s), memory (bytes) and derived figures for every plan in P.
+
+    `stack` (a resolved framework profile) sets the kernels and overlaps; None is the
+    profile-free model of the calibration runs (FlashAttention per `flash_attention` at
+    `cal.flash_eff`, A100 GEMM efficiency, nothing overlapped but `cal.dp_overlap`)."""
+    if stack is None:
+        stack = Stack(flash=flash_attention, flash_eff=cal.flash_eff, dp_overlap=cal.dp_overlap)
+    flash_attention = stack.flash
+    gf = stack.gemm_factor
     f = float
     tp, pp, dp, cp, ep = (P.tp.astype(f), P.pp.astype(f), P.dp.astype(f), P.cp.astype(f), P.ep.astype(f))
     mb, v, rc, sp = P.mb.astype(f), P.v.astype(f), P.rc, P.sp.astype(bool)
@@ -140,19 +149,19 @@ def evaluate(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Cali
     m = seqs / (dp * mb)  # micro-batches per step per pipeline
 
     # --- compute per layer (forward) ------------------------------------------------
-    gemm_f = _gemm_time(shape.attn_gemms, M, tp, ep, fab, cal)
+    gemm_f = _gemm_time(shape.attn_gemms, M, tp, ep, fab, cal, gf)
     if wd:
-        gemm_f = gemm_f + wd * _gemm_time(shape.dense_ffn_gemms, M, tp, ep, fab, cal)
+        gemm_f = gemm_f + wd * _gemm_time(shape.dense_ffn_gemms, M, tp, ep, fab, cal, gf)
     if wm:
-        gemm_f = gemm_f + wm * _gemm_time(shape.moe_gemms, M, tp, ep, fab, cal)
+        gemm_f = gemm_f + wm * _gemm_time(shape.moe_gemms, M, tp, ep, fab, cal, gf)
 
     scores = shape.n_heads / tp * M * s  # score elements per chip per micro-batch
     core_flops = 2.0 * scores * (shape.d_qk + shape.d_v)
     if flash_attention:
-        core_f = 0.5 * core_flops / (fab.peak_flops * cal.flash_eff)  # causal blocks skipped
+        core_f = 0.5 * core_flops / (fab.peak_flops * stack.flash_eff)  # causal blocks skipped
         core_b = cal.flash_bwd_over_fwd * core_f
     else:
-        batched = np.maximum(core_flops / (fab.peak_flops * cal.gemm_eff_max), 2 * el * scores / hbm)
+        batched = np.maximum(core_flops / (fab.peak_flops * cal.gemm_eff_max * gf), 2 * el * scores / hbm)
         core_f = batched + scores * (4 * el + 1) / hbm  # fused softmax r/w + dropout r/w + mask
         core_b = 2 * batched + scores * (5 * el + 1) / hbm
 
@@ -163,13 +172,15 @@ def evaluate(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Cali
     if wm:
         elem_tok = elem_tok + wm * ((shape.moe_act_width + shape.moe_width) * el / tp
                                     + 4.0 * shape.moe_top_k * h * el / tp)
-    elem_f = M * elem_tok / hbm
+    elem_f = stack.elementwise_factor * M * elem_tok / hbm
 
     # --- communication per layer -----------------------------------------------------
     ones = np.ones_like(tp)
     t_ar = all_reduce_s(M * h * el, tp, ones, fab, cal.link_eff)
-    tp_f = 2.0 * t_ar
-    tp_b = 2.0 * t_ar
+    tp_exposed = 1.0 - stack.tp_overlap  # the rest hides behind the GEMMs (Megatron-Core --tp-comm-overlap)
+    tp_f = 2.0 * t_ar * tp_exposed
+    tp_b = 2.0 * t_ar * tp_exposed
+    tp_hidden_layer = 4.0 * t_ar * stack.tp_overlap
     cp_cross = members_per_domain(P.cp, P.tp, fab.domain) < P.cp
     cp_step = p2p_s(M * 2.0 * shape.kv_width / np.minimum(tp, shape.n_kv_heads) * el, cp_cross, fab, cal.link_eff)
     cp_t = np.where(cp > 1, (cp - 1) * cp_step, 0.0)
@@ -182,7 +193,8 @@ def evaluate(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Cali
     else:
         ep_l = ep_f = 0.0 * tp
 
-    recompute = np.where(rc == 2, gemm_f + core_f + elem_f + tp_f + cp_f + ep_f, np.where(rc == 1, core_f, 0.0))
+    recompute = np.where(rc == 2, gemm_f + core_f + elem_f + tp_f + cp_f + ep_f,
+                         np.where(rc == 1, core_f + stack.selective_gemm_recompute * gemm_f, 0.0))
     layer = {
         "gemm": 3.0 * gemm_f,
         "attention": core_f + core_b,
@@ -198,7 +210,7 @@ def evaluate(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Cali
     # --- output head (last stage) -----------------------------------------------------
     vt = V / tp
     x = np.minimum(np.minimum(M, h), vt)
-    head_f = 2.0 * M * h * vt / (fab.peak_flops * cal.gemm_eff_max * x / (x + cal.gemm_half_dim_elems))
+    head_f = 2.0 * M * h * vt / (fab.peak_flops * gf * cal.gemm_eff_max * x / (x + cal.gemm_half_dim_elems))
     head = 3.0 * head_f + M * vt * 16.0 / hbm  # fp32 logits, softmax cross-entropy fwd + bwd
 
     # --- pipeline stages --------------------------------------------------------------
@@ -225,18 +237,43 @@ def evaluate(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Cali
     E_big = n_max * lp_expert
     shard_d = dp * cp
     shard_e = dp * cp / ep
-    t_dp_full = (all_reduce_s(D_big * el, shard_d, tp, fab, cal.link_eff)
-                 + all_reduce_s(E_big * el, shard_e, tp * cp * ep, fab, cal.link_eff))
+    t_dp_full = all_reduce_s(D_big * el, shard_d, tp, fab, cal.link_eff)
+    if wm:  # expert weights reduce over their own (smaller) group
+        t_dp_full = t_dp_full + all_reduce_s(E_big * el, shard_e, tp * cp * ep, fab, cal.link_eff)
     zero = P.zero
     bwd_last = slow_layers * layer_bwd
-    dp_exposed = np.where(zero < 3, np.maximum(t_dp_full - cal.dp_overlap * bwd_last, 0.0), 0.0)
-    fsdp_mb = 1.5 * t_dp_full  # all-gather fwd + all-gather bwd + reduce-scatter, every micro-batch
-    fsdp = np.where(zero == 3, m * np.maximum(fsdp_mb - t_stage, 0.0), 0.0)
+    dp_hidden = np.where(zero < 3, np.minimum(t_dp_full, stack.dp_overlap * bwd_last), 0.0)
+    dp_exposed = np.where(zero < 3, t_dp_full - dp_hidden, 0.0)
+    # FSDP (ZeRO-3), per layer and micro-batch (PyTorch FSDP, Zhao et al. VLDB'23 §3-4): the
+    # forward all-gathers each layer's parameters, the backward gathers them again and
+    # reduce-scatters the gradients; with prefetch the next layer's gather runs while the
+    # current layer computes, so only the excess over the layer's compute is exposed, plus
+    # the first gather and the last reduce-scatter, which nothing hides.
+    ag_l = all_gather_s(lp_dense * el, shard_d, tp, fab, cal.link_eff)
+    if wm:
+        ag_l = ag_l + all_gather_s(lp_expert * el, shard_e, tp * cp * ep, fab, cal.link_eff)
+    rs_l = ag_l * stack.fsdp_reduce_bytes / el
+    fwd_l = gemm_f + core_f + elem_f + tp_f + cp_f + ep_f
+    if stack.fsdp_prefetch:
+        exp_l = np.maximum(ag_l - fwd_l, 0.0) + np.maximum(ag_l + rs_l - layer_bwd, 0.0)
+    else:
+        exp_l = 2.0 * ag_l + np.maximum(rs_l - layer_bwd, 0.0)
+    fsdp_mb = slow_layers * exp_l + ag_l + rs_l
+    fsdp = np.where(zero == 3, m * fsdp_mb, 0.0)
+    fsdp_hidden = np.where(zero == 3, m * np.maximum(slow_layers * (2.0 * ag_l + rs_l) - slow_layers * exp_l, 0.0), 0.0)
     opt_shard = np.where(zero >= 1, 1.0, 0.0)
     opt_params = D_big / np.where(opt_shard > 0, shard_d, 1.0) + E_big / np.where(opt_shard > 0, shard_e, 1.0)
     optimizer = opt_params * ADAM_UPDATE_BYTES_PER_PARAM / hbm
+    # compute slowed by the communication kernels running beside it
+    hidden = dp_hidden + fsdp_hidden + m * slow_layers * tp_hidden_layer
+    slowdown = (cal.overlap_slowdown if stack.comm_uses_compute else 0.0) * hidden
 
-    step = m * t_mb + bubble + dp_exposed + fsdp + optimizer
+    step = m * t_mb + bubble + dp_exposed + fsdp + optimizer + slowdown
+    # stragglers: the synchronous step waits for the slowest host (Calibration.straggler_cv);
+    # the chips of one scale-up domain share a host and its clocks, so N counts domains
+    hosts = np.maximum(tp * pp * dp * cp / fab.domain, 1.0)
+    stragglers = step * cal.straggler_cv * np.sqrt(2.0 * np.log(hosts))
+    step = step + stragglers
     share = m * slow_layers
     breakdown = {k: share * val for k, val in layer.items()}
     breakdown["head"] = m * slow_head * head
@@ -245,6 +282,8 @@ def evaluate(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Cali
     breakdown["dp_comm"] = dp_exposed
     breakdown["fsdp_comm"] = fsdp
     breakdown["optimizer"] = optimizer
+    breakdown["overlap_slowdown"] = slowdown
+    breakdown["stragglers"] = stragglers
 
     # --- memory per chip ---------------------------------------------------------------
     mem_first = _memory(shape, P, tp, pp, v, m, M, sp_div, el, first, lp_dense, lp_expert,

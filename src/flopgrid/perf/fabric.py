@@ -6,7 +6,8 @@ an all-gather or reduce-scatter (g-1)/g * S. A group of g ranks with stride `str
 (the product of the plan dimensions placed inside it) has n_in = min(g, domain/stride)
 members per scale-up domain; the collective runs hierarchically: the intra-domain part at
 scale-up bandwidth, the inter-domain part (S/n_in per rank over g/n_in domains) at the
-per-chip scale-out bandwidth. All functions take numpy arrays (one entry per plan).
+per-chip scale-out bandwidth, pipelined so that the slower part sets the time. All
+functions take numpy arrays (one entry per plan).
 """
 
 from __future__ import annotations
@@ -61,7 +62,11 @@ def _two_level(volume_factor_fn, size_bytes, group, stride, fab: Fabric, link_ef
     intra = volume_factor_fn(n_in) * size_bytes / (fab.scale_up_bytes_per_s * link_eff)
     inter = volume_factor_fn(n_out) * (size_bytes / n_in) / (fab.scale_out_bytes_per_s * link_eff)
     latency = (n_in - 1) * fab.scale_up_latency_s + 2 * np.log2(np.maximum(n_out, 1)) * fab.scale_out_latency_s
-    return np.where(g > 1, intra + inter + latency, 0.0)
+    # NCCL pipelines the chunks of a ring / tree through the NVLink hops and the NIC hop at
+    # once, so the slower of the two sets the time (its bus bandwidth is the bottleneck
+    # link's: nccl-tests doc/PERFORMANCE.md); latency adds the ring steps inside the domain
+    # and the tree depth across domains
+    return np.where(g > 1, np.maximum(intra, inter) + latency, 0.0)
 
 
 def all_reduce_s(size_bytes, group, stride, fab: Fabric, link_eff: float) -> np.ndarray:

@@ -14,8 +14,13 @@ columns: `cp`, `ep`, `zero`, `dtype`, `cluster`, `flash_attention`, `moe_*`.
 attention (FlashAttention appeared in May 2022, Dao et al., and entered Megatron-LM and
 NeMo in 2023); later runs use it. The year is the first 4-digit year in `source`.
 
-`zero` when absent: 0 (plain Megatron-style data parallelism, as in the SC21 and
-Korthikanti runs), unless no plan fits without sharding; then the stage is searched.
+`framework` when absent: `megatron-lm` for runs published before 2023, else
+`megatron-core` (a shipped profile name, flopgrid.catalog.framework).
+
+`zero` when absent: the framework's stages below 3 are searched (plain data parallelism
+or ZeRO-1/2 optimizer and gradient sharding, as in the SC21 and Korthikanti runs and
+Megatron's distributed optimizer), unless no plan fits without parameter sharding; then
+every stage the framework offers is searched.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ class PublishedRun:
     measured_tflops_per_chip: float | None
     measured_model_tflops_per_chip: float | None = None
     measured_tokens_per_s_per_chip: float | None = None
+    framework: str = "megatron-core"
 
     @property
     def fully_pinned(self) -> bool:
@@ -74,8 +80,9 @@ def _bool(row: Mapping, key: str) -> bool | None:
     return None if _blank(v) else str(v).strip().lower() in _TRUE
 
 
-def run_from_row(row: Mapping) -> PublishedRun:
-    """Parse one published-run row (strings or numbers)."""
+def run_from_row(row: Mapping, base_dir=None) -> PublishedRun:
+    """Parse one published-run row (strings or numbers). A `cluster` that names a file is
+    read relative to `base_dir` (the CSV's folder) when given."""
     moe = None
     if _int(row, "moe_n_experts"):
         moe = MoESpec(n_experts=_int(row, "moe_n_experts"), top_k=_int(row, "moe_top_k") or 1,
@@ -88,7 +95,12 @@ def run_from_row(row: Mapping) -> PublishedRun:
                       tied_embeddings=_bool(row, "tied_embeddings") is not False, moe=moe,
                       **{k: v for k, v in fields.items() if v is not None})
     chips = _int(row, "chips")
-    cluster = load_cluster(None if _blank(row.get("cluster")) else str(row["cluster"]), str(row["hardware"]), chips)
+    cluster_ref = None if _blank(row.get("cluster")) else str(row["cluster"]).strip()
+    if cluster_ref and base_dir is not None and cluster_ref.endswith((".yaml", ".yml", ".json")):
+        from pathlib import Path
+
+        cluster_ref = str(Path(base_dir) / cluster_ref)
+    cluster = load_cluster(cluster_ref, str(row["hardware"]), chips)
     pins: dict = {}
     for key in PLAN_INT_FIELDS:
         value = _int(row, key)
@@ -98,10 +110,12 @@ def run_from_row(row: Mapping) -> PublishedRun:
         pins["recompute"] = str(row["recompute"]).strip()
     if _bool(row, "sequence_parallel") is not None:
         pins["sequence_parallel"] = bool(_bool(row, "sequence_parallel"))
+    years = re.findall(r"(?<!\d)(19\d\d|20\d\d)(?!\d)", str(row.get("source", "")))
+    recent = bool(years) and int(years[0]) >= 2023
     flash = _bool(row, "flash_attention")
     if flash is None:
-        years = re.findall(r"(?<!\d)(19\d\d|20\d\d)(?!\d)", str(row.get("source", "")))
-        flash = bool(years) and int(years[0]) >= 2023
+        flash = recent
+    framework = str(row.get("framework") or "").strip() or ("megatron-core" if recent else "megatron-lm")
     seqs = _int(row, "global_batch_seqs")
     tokens = _int(row, "global_batch_tokens") or (seqs * model.seq_len if seqs else None)
     if tokens is None:
@@ -114,6 +128,7 @@ def run_from_row(row: Mapping) -> PublishedRun:
         measured_tflops_per_chip=_float(row, "measured_tflops_per_chip"),
         measured_model_tflops_per_chip=_float(row, "measured_model_tflops_per_chip"),
         measured_tokens_per_s_per_chip=_float(row, "measured_tokens_per_s_per_chip"),
+        framework=framework,
     )
 
 
@@ -135,16 +150,30 @@ class RunCheck:
 
 def check_run(run: PublishedRun, calibration: Calibration = CALIBRATION) -> RunCheck:
     """Predict `run` (searching its blank plan fields) and compare with its measurement."""
-    from flopgrid.perf.search import search_plans
-
     from flopgrid.errors import NoSolutionError
+    from flopgrid.perf.search import search_plans
 
     def search(pins: dict):
         return search_plans(run.model, run.cluster, run.chips, run.global_batch_tokens, pins=pins, top_k=1,
-                            dtype=run.dtype, flash_attention=run.flash_attention, calibration=calibration)
+                            dtype=run.dtype, flash_attention=run.flash_attention, calibration=calibration,
+                            framework=run.framework, ceiling=False)
 
+    from flopgrid.catalog.framework import get_framework
+
+    unsharded = [z for z in get_framework(run.framework).zero_stages if z < 3]
     try:
-        best = search(run.pins if "zero" in run.pins else {**run.pins, "zero": 0}).best
+        if "zero" in run.pins or not unsharded:
+            best = search(run.pins).best
+        else:
+            found = []
+            for z in unsharded:
+                try:
+                    found.append(search({**run.pins, "zero": z}).best)
+                except NoSolutionError:
+                    pass
+            if not found:
+                raise NoSolutionError("no unsharded plan fits")
+            best = min(found, key=lambda p: p.step_time_s)
     except NoSolutionError:
         try:
             best = search(run.pins).best
@@ -156,7 +185,8 @@ def check_run(run: PublishedRun, calibration: Calibration = CALIBRATION) -> RunC
             from flopgrid.perf.predict import predict
 
             best = predict(run.model, run.cluster, run.chips, Plan(**run.pins), run.global_batch_tokens,
-                           dtype=run.dtype, flash_attention=run.flash_attention, calibration=calibration)
+                           dtype=run.dtype, flash_attention=run.flash_attention, calibration=calibration,
+                           framework=run.framework, ceiling=False)
     if run.measured_step_time_s is not None:
         return RunCheck(run, best.plan, "step_time_s", best.step_time_s, run.measured_step_time_s)
     peak = run.cluster.accelerator.peak(run.dtype)

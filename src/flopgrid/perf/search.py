@@ -23,8 +23,9 @@ from flopgrid.perf.constants import CALIBRATION, Calibration
 from flopgrid.perf.engine import PlanArrays, evaluate
 from flopgrid.perf.fabric import Fabric
 from flopgrid.perf.plan import RECOMPUTE_CHOICES, RECOMPUTE_CODE, ZERO_STAGES, global_batch_seqs, stage_layers
-from flopgrid.perf.predict import GIB, Prediction, prediction_from
+from flopgrid.perf.predict import GIB, Prediction, apply_ceiling, prediction_from
 from flopgrid.perf.shape import model_shape
+from flopgrid.perf.stack import Stack, framework_violation, resolve_framework
 
 PLAN_FIELDS: tuple[str, ...] = ("tp", "pp", "dp", "cp", "ep", "micro_batch", "interleave", "recompute", "zero",
                                 "sequence_parallel")
@@ -74,14 +75,32 @@ def _check_pins(pins: dict) -> dict:
     return out
 
 
+def _framework_pins(profile, pins: dict) -> dict:
+    """Check pinned fields against what `profile` can run; raise UserInputError naming the
+    first one it cannot."""
+    from flopgrid.perf.plan import Plan
+
+    probe = Plan(tp=pins.get("tp", 1), pp=pins.get("pp", 1), dp=1, cp=pins.get("cp", 1), ep=pins.get("ep", 1),
+                 interleave=pins.get("interleave", 1), recompute=pins.get("recompute", profile.recompute[0]),
+                 zero=pins.get("zero", profile.zero_stages[0]),
+                 sequence_parallel=bool(pins.get("sequence_parallel", False)))
+    why = framework_violation(profile, probe)
+    if why:
+        raise UserInputError(why)
+    return pins
+
+
 def enumerate_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch_tokens: int,
-                    pins: dict | None = None, skip_dominated: bool = False) -> tuple[PlanArrays, str]:
-    """Every valid plan (as arrays) and, when there is none, the reason in words.
+                    pins: dict | None = None, skip_dominated: bool = False, framework=None) -> tuple[PlanArrays, str]:
+    """Every valid plan (as arrays) the framework can run and, when there is none, the reason.
 
     `skip_dominated` drops plans the model can never rank first: sequence parallelism off
     when tp > 1 (same traffic, more memory and element-wise time) and ZeRO stages 0 and 1
-    (stage 2 has the same traffic, less memory and a sharded optimizer update)."""
-    pins = _check_pins(pins or {})
+    (stage 2 has the same traffic, less memory and a sharded optimizer update).
+    `framework` (profile, name or file; None: the default) limits tp, pp, interleave, cp,
+    ep, sequence parallelism, ZeRO stages and recompute modes to what the stack offers."""
+    profile = resolve_framework(framework)
+    pins = _framework_pins(profile, _check_pins(pins or {}))
     seqs = global_batch_seqs(model, global_batch_tokens)
     L, heads, T = model.n_layers, model.n_heads, model.seq_len
     divs = _divisors(chips)
@@ -89,7 +108,8 @@ def enumerate_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch
     def allowed(name: str, values):
         return [pins[name]] if name in pins else list(values)
 
-    tps = allowed("tp", [d for d in divs if d <= cluster.scale_up_domain and heads % d == 0])
+    max_tp = 1 if not profile.tensor_parallel else (profile.max_tp or cluster.scale_up_domain)
+    tps = allowed("tp", [d for d in divs if d <= min(cluster.scale_up_domain, max_tp) and heads % d == 0])
     tps = [t for t in tps if chips % t == 0 and heads % t == 0]
     if not tps:
         return _empty(), f"no tp divides both chips ({chips}) and n_heads ({heads})" + (
@@ -98,11 +118,12 @@ def enumerate_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch
     splits = _valid_interleaves(L, divs)
     reason = f"no dp*micro_batch divides the global batch of {seqs} sequences"
     for tp in tps:
-        for cp in allowed("cp", [d for d in _divisors(chips // tp) if d <= MAX_CP]):
+        max_cp = MAX_CP if profile.context_parallel else 1
+        for cp in allowed("cp", [d for d in _divisors(chips // tp) if d <= max_cp]):
             if (chips // tp) % cp or T % cp:
                 continue
             rest = chips // (tp * cp)
-            for pp in allowed("pp", [d for d in _divisors(rest) if d <= L]):
+            for pp in allowed("pp", [d for d in _divisors(rest) if d <= (L if profile.pipeline else 1)]):
                 if rest % pp or pp > L:
                     continue
                 dp = rest // pp
@@ -110,7 +131,7 @@ def enumerate_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch
                     continue
                 if seqs % dp:
                     continue
-                if model.moe is None:
+                if model.moe is None or not profile.expert_parallel:
                     eps = [1]
                 else:
                     eps = [e for e in _divisors(dp * cp) if model.moe.n_experts % e == 0]
@@ -119,7 +140,8 @@ def enumerate_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch
                     if seqs % (dp * mb):
                         continue
                     m = seqs // (dp * mb)
-                    vs = [1] if pp == 1 else [v for v in range(1, MAX_INTERLEAVE + 1) if v in splits[pp]]
+                    vs = [1] if pp == 1 or not profile.interleaved else [
+                        v for v in range(1, MAX_INTERLEAVE + 1) if v in splits[pp]]
                     vs = [v for v in allowed("interleave", vs) if v in vs and (v == 1 or m % pp == 0)]
                     for v in vs:
                         for ep in eps:
@@ -127,14 +149,19 @@ def enumerate_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch
     if not rows:
         return _empty(), reason if "tp" not in pins else reason + f" with the pinned plan fields {pins}"
     base = np.array(rows, dtype=np.int64)
-    rcs = [RECOMPUTE_CODE[pins["recompute"]]] if "recompute" in pins else [0, 1, 2]
-    zeros = [pins["zero"]] if "zero" in pins else [2, 3] if skip_dominated else list(ZERO_STAGES)
-    sps = [int(bool(pins["sequence_parallel"]))] if "sequence_parallel" in pins else [0, 1]
+    rcs = [RECOMPUTE_CODE[pins["recompute"]]] if "recompute" in pins else [RECOMPUTE_CODE[r] for r in profile.recompute]
+    offered = [z for z in ZERO_STAGES if z in profile.zero_stages]
+    if skip_dominated and len(offered) > 1:  # stage 2 dominates 0 and 1; with no 2 keep the best of 0/1 (1)
+        best_low = [z for z in offered if z < 2][-1:] if 2 not in offered else []
+        offered = sorted(set(best_low + [z for z in offered if z >= 2]))
+    zeros = [pins["zero"]] if "zero" in pins else offered
+    sps = ([int(bool(pins["sequence_parallel"]))] if "sequence_parallel" in pins
+           else [0, 1] if profile.sequence_parallel else [0])
     extra = np.array([(r, z, s) for r in rcs for z in zeros for s in sps], dtype=np.int64)
     grid_base = np.repeat(base, len(extra), axis=0)
     grid_extra = np.tile(extra, (len(base), 1))
     keep = ~((grid_extra[:, 2] == 1) & (grid_base[:, 0] == 1)) | ("sequence_parallel" in pins)
-    if skip_dominated and "sequence_parallel" not in pins:
+    if skip_dominated and "sequence_parallel" not in pins and profile.sequence_parallel:
         keep &= ~((grid_extra[:, 2] == 0) & (grid_base[:, 0] > 1))
     grid_base, grid_extra = grid_base[keep], grid_extra[keep]
     arrays = PlanArrays(tp=grid_base[:, 0], pp=grid_base[:, 1], dp=grid_base[:, 2], cp=grid_base[:, 3],
@@ -156,21 +183,30 @@ def _empty() -> PlanArrays:
 
 def search_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch_tokens: int, pins: dict | None = None,
                  top_k: int = 5, dtype: str = "bf16", flash_attention: bool = True,
-                 calibration: Calibration = CALIBRATION, skip_dominated: bool = False) -> PlanSearch:
-    """Search every valid plan; the `top_k` fastest that fit, best first.
+                 calibration: Calibration = CALIBRATION, skip_dominated: bool = False, framework=None,
+                 ceiling: bool = True) -> PlanSearch:
+    """Search every valid plan the framework can run; the `top_k` fastest that fit, best first.
 
-    Raises NoSolutionError (with the reason) when no valid plan exists or none fits."""
+    `framework`: a FrameworkProfile, shipped name or file (None: `megatron-core`);
+    `ceiling`: cap each candidate at the best published MFU for the chip and scale
+    (flopgrid.perf.predict.apply_ceiling; the order is unchanged). Raises
+    NoSolutionError (with the reason) when no valid plan exists or none fits."""
+    from flopgrid.perf.band import mfu_band
+
     started = time.perf_counter()
     if chips < 1:
         raise UserInputError(f"chips must be >= 1, got {chips}")
     if top_k < 1:
         raise UserInputError(f"top_k must be >= 1, got {top_k}")
     fab = Fabric.of(cluster, dtype)
-    plans, reason = enumerate_plans(model, cluster, chips, global_batch_tokens, pins, skip_dominated)
+    profile = resolve_framework(framework)
+    plans, reason = enumerate_plans(model, cluster, chips, global_batch_tokens, pins, skip_dominated, profile)
     if len(plans) == 0:
-        raise NoSolutionError(f"no valid plan for {model.name} on {chips} chips: {reason}")
+        raise NoSolutionError(
+            f"no valid plan for {model.name} on {chips} chips with framework {profile.name}: {reason}")
+    stack = Stack.of(profile, cluster.accelerator, calibration, flash_attention)
     result = evaluate(model_shape(model), fab, plans, global_batch_seqs(model, global_batch_tokens), calibration,
-                      flash_attention)
+                      flash_attention, stack=stack)
     fits = np.flatnonzero(result["fits"])
     if len(fits) == 0:
         smallest = float(result["memory_bytes"].min()) / GIB
@@ -179,6 +215,11 @@ def search_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch_to
             f"the smallest needs {smallest:.1f} GiB per chip, the chip has {fab.hbm_bytes / GIB:.1f} GiB"
         )
     order = fits[np.argsort(result["step_time_s"][fits], kind="stable")][:top_k]
-    candidates = [prediction_from(result, int(i), plans.plan(int(i)), fab.hbm_bytes) for i in order]
+    candidates = []
+    for i in order:
+        plan = plans.plan(int(i))
+        pred = prediction_from(result, int(i), plan, fab.hbm_bytes, profile.name,
+                               mfu_band(cluster.accelerator.name, chips, plan.zero))
+        candidates.append(apply_ceiling(pred, cluster.accelerator.name, chips) if ceiling else pred)
     return PlanSearch(best=candidates[0], candidates=candidates, searched=len(plans), fitting=len(fits),
                       seconds=time.perf_counter() - started)
