@@ -18,6 +18,7 @@ class LargeConfig:
     starts_per_option: int = 2
     # bound: L-BFGS-B on D when column generation stopped before convergence
     lbfgs_until: float = 0.7
+    lbfgs_min_gap: float = 0.005  # only when D is this far above the master LP (else the time goes to the allocation)
     # bound: Lagrangian relaxation of the bid rows with one exact sub-MIP per pool (pool_bound)
     # (measured on generated 60-bid x 10-pool markets: LP bound 5-12% above the optimum, this
     # bound 0.3-1.5% in ~19 s; a round at 100 pools takes > 50 s, so larger markets skip it)

@@ -56,7 +56,8 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
     # feasible allocation's welfare, so its first duals price a congested market
     seed = seed_columns(opts, mu0, f, cfg.options_per_bid, cfg.starts_per_option).union(greedy0.columns())
     bound = column_generation(scenario, opts, supply, seed, cfg, t0, time_limit_s)
-    if not bound.converged and time.perf_counter() < at(cfg.lbfgs_until):
+    far = bound.upper_bound_usd - bound.master_lp_usd > cfg.lbfgs_min_gap * abs(bound.upper_bound_usd)
+    if not bound.converged and far and time.perf_counter() < at(cfg.lbfgs_until):
         bound = lbfgs(opts, supply, bound, at(cfg.lbfgs_until))
     t_bound = time.perf_counter() - t1
 
