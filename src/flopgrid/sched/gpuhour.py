@@ -5,9 +5,11 @@ but with their product: chip-hours of one hardware class, one uniform price per 
 The buyer's rule (a careful buyer with public information, not a straw man):
 1. Class: among the hardware classes of the fleet on which its model fits its gang (the
    buyer knows its memory needs), the one with the most dense peak FLOP/s per dollar of
-   public list price (the middle of the published range in `flopgrid.market.prices`; the
-   pools' mean ask for hardware not listed there). Datasheet peak per list dollar is how
-   buyers compare SKUs today; the buyer cannot see a pool's MFU.
+   the class's current cleared price (published by the exchange, as SF Compute and Vast.ai
+   publish theirs) that can take its gang now. An order that does not fill is re-posted at
+   the next clearing on the class then best, so a buyer is not stuck on a crowded class.
+   Datasheet peak per dollar is how buyers compare SKUs today; the buyer cannot see a
+   pool's MFU.
 2. Gang: exactly the chips its job asks for (GPU-hour markets sell fixed gangs).
 3. Fabric filter: a multi-node gang (more chips than a node) only accepts pools with an
    RDMA-class fabric, >= `IB_MIN_BYTES_PER_S` per chip (EDR InfiniBand, 100 Gb/s; RoCE at
@@ -28,7 +30,6 @@ from collections import defaultdict
 
 from flopgrid.sched.base import ACCEPT, Admission
 from flopgrid.sched.clearing import ClearingPolicy, Option
-from flopgrid.sched.pricing import list_price_per_chip_hour
 
 ASSUMED_MFU = 0.40
 IB_MIN_BYTES_PER_S = 100e9 / 8  # EDR InfiniBand, 100 Gb/s per chip
@@ -42,19 +43,18 @@ class GpuHour(ClearingPolicy):
         super().__init__(batch_s=batch_s, lookahead=lookahead, day_ahead_s=day_ahead_s, seed=seed,
                          **({} if markup is None else {"markup": markup}))
         self.assumed_mfu = assumed_mfu
-        self._peak_per_list_usd: dict[str, float] = {}
+        self._peak: dict[str, float] = {}
 
     def floors(self, cluster) -> dict:
         by_class: dict[str, list[float]] = defaultdict(list)
         for info in cluster.pools():
             by_class[info.hardware].append(info.price_per_chip_hour)
-        for hw, asks in by_class.items():
-            peak = next(i.peak_flops_per_chip for i in cluster.pools() if i.hardware == hw)
-            self._peak_per_list_usd[hw] = peak / list_price_per_chip_hour(hw, sum(asks) / len(asks))
+        for hw in by_class:
+            self._peak[hw] = next(i.peak_flops_per_chip for i in cluster.pools() if i.hardware == hw)
         return {hw: min(asks) for hw, asks in by_class.items()}
 
-    def buyer_pools(self, cluster, job) -> tuple[str, list[int]]:
-        """The class a buyer picks (rule above) and the pools of it the buyer accepts."""
+    def buyer_pools(self, cluster, job) -> dict[str, list[int]]:
+        """The pools of each class the buyer accepts (rules 1 and 3)."""
         g = job.spec.chips
         pools = cluster.pools()
         by_class: dict[str, list[int]] = defaultdict(list)
@@ -66,26 +66,26 @@ class GpuHour(ClearingPolicy):
         if not by_class:
             for p in fits:
                 by_class[pools[p].hardware].append(p)
-        if not by_class:
-            return "", []
-        hw = max(by_class, key=lambda h: (self._peak_per_list_usd[h], h))
-        return hw, by_class[hw]
+        return by_class
 
     def limit_per_chip_hour(self, cluster, job, hw: str) -> float:
-        peak = next(i.peak_flops_per_chip for i in cluster.pools() if i.hardware == hw)
-        return self.value_usd_per_eflop(cluster, job) * peak * self.assumed_mfu * 3600.0 / 1e18
+        return self.value_usd_per_eflop(cluster, job) * self._peak[hw] * self.assumed_mfu * 3600.0 / 1e18
 
     def options(self, cluster, job) -> list[Option]:
-        hw, pools = self.buyer_pools(cluster, job)
-        if not pools:
-            return []
-        limit = self.limit_per_chip_hour(cluster, job, hw)
         asks = cluster.pools()
-        return [Option(p, job.spec.chips, hw, limit, -asks[p].price_per_chip_hour) for p in pools
-                if asks[p].price_per_chip_hour <= limit]
+        out = []
+        for hw, pools in self.buyer_pools(cluster, job).items():
+            limit = self.limit_per_chip_hour(cluster, job, hw)
+            out += [Option(p, job.spec.chips, hw, limit, asks[p].price_per_chip_hour) for p in pools
+                    if asks[p].price_per_chip_hour <= limit]
+        return out
+
+    def effective_score(self, o: Option) -> float:
+        """Peak FLOP/s per dollar of the class's current price; inside a class the cheapest ask."""
+        return self._peak[o.product] / self.prices[o.product] / (1.0 + 1e-6 * o.score)
 
     def sells(self, o: Option) -> bool:
-        return -o.score <= self.prices[o.product]
+        return o.score <= self.prices[o.product]  # score holds the pool's ask
 
     def merit(self, job) -> float:
         return self._values.get(job.index, 0.0)
@@ -97,9 +97,5 @@ class GpuHour(ClearingPolicy):
         if not self._floors:
             self.setup(cluster)
         if not self.job_options(cluster, job):
-            hw, pools = self.buyer_pools(cluster, job)
-            if not pools:
-                return Admission(False, f"no pool fits a gang of {job.spec.chips} chips of {job.spec.model}")
-            return Admission(False, f"limit ${self.limit_per_chip_hour(cluster, job, hw):.3g} per chip-hour is "
-                                    f"below every {hw} ask")
+            return Admission(False, "limit price (value per EFLOP at the assumed MFU) below every ask of the classes it fits")
         return ACCEPT

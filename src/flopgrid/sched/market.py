@@ -80,12 +80,7 @@ class Market(ClearingPolicy):
         if not self._floors:
             self.setup(cluster)
         if not self.job_options(cluster, job):
-            v = self.value_usd_per_eflop(cluster, job)
-            cheapest = min((self._floors[p] * g / e for g in gang_options(job.spec.chips, self.min_fraction)
-                            for p in cluster.pools_for(job, g) if (e := self.eflop_h(cluster, job, p, g)) > 0),
-                           default=float("inf"))
-            return Admission(False, f"value ${v:.3g} per useful EFLOP is below the cheapest offer "
-                                    f"(${cheapest:.3g} per useful EFLOP)")
+            return Admission(False, "value per useful EFLOP below the cheapest offer of every pool it fits")
         return ACCEPT
 
     # -- elastic -------------------------------------------------------------

@@ -37,13 +37,6 @@ def offer_price_per_chip_hour(hardware: str, posted: float | None = None) -> flo
     return FALLBACK_PRICE_PER_CHIP_HOUR.get(hardware, DEFAULT_PRICE_PER_CHIP_HOUR)
 
 
-def list_price_per_chip_hour(hardware: str, fallback: float) -> float:
-    """The public list price a GPU-hour buyer compares classes by: the middle of the
-    published range (`flopgrid.market.prices`), else `fallback` (e.g. the pool's ask)."""
-    lo_hi = PRICE_RANGE_PER_CHIP_HOUR.get(hardware)
-    return fallback if lo_hi is None else 0.5 * (lo_hi[0] + lo_hi[1])
-
-
 def unit_draw(seed: int, key: str) -> float:
     """A deterministic draw in [0, 1) from (seed, key) (BLAKE2b; independent of run order)."""
     d = hashlib.blake2b(f"{seed}:{key}".encode(), digest_size=8).digest()
