@@ -12,7 +12,7 @@ reservations for multi-node gangs).
   pool's current price. It takes the largest gang whose useful EFLOP per dollar is within
   `gang_tolerance` of its best option that can start now (a buyer gives up at most that
   much cost-efficiency for speed).
-- Merit order: highest value per useful EFLOP first.
+- Merit order: highest bid per chip-hour first (`ClearingPolicy.merit`).
 - Admission: a job whose value is below the cheapest useful EFLOP any pool offers it is
   rejected with that reason (no pool would ever sell to it).
 - Elastic like `goodput` (`elastic.grow` / `shrink_for`): idle chips are sold at the
@@ -66,12 +66,9 @@ class Market(ClearingPolicy):
                 out.append(Option(p, g, p, value * e / g, e / (g * ask) if ask > 0 else e))
         return out
 
-    def effective_score(self, o: Option) -> float:
-        price = self.prices[o.product]
+    def effective_score(self, o: Option, prices) -> float:
+        price = prices[o.product]
         return o.score * self._floors[o.product] / price if price > 0 else o.score
-
-    def merit(self, job) -> float:
-        return self._values.get(job.index, 0.0)
 
     def admit(self, cluster, job) -> Admission:
         base = super().admit(cluster, job)
@@ -103,6 +100,6 @@ class Market(ClearingPolicy):
         return v * extra_eflop_h >= self.prices[job.pool] * (g2 - g1)
 
     def _start_one(self, cluster, job) -> None:
-        o = self._choose(cluster, job, self.job_options(cluster, job), {}, {})
+        o = self._choose(cluster, job, self.job_options(cluster, job), {}, {}, self.prices)
         if o is not None:
             cluster.start(job, o.pool, o.gang, self.prices[o.product])
