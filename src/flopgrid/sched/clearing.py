@@ -9,8 +9,8 @@ One clearing:
 1. Bids: the first `lookahead` waiting jobs, each with its options (pool, gang, product,
    value per chip-hour, preference score), in merit order (highest bid per chip-hour, the
    unit of the scarce good, first).
-2. Each bid in turn takes its feasible option with the highest score (a larger gang is
-   preferred when its score is within `gang_tolerance` of the best): the gang can start
+2. Each bid in turn takes, among its feasible options whose score is within
+   `gang_tolerance` of the best feasible one, the fastest (`Option.speed`): the gang can start
    now, the bid's value per chip-hour covers the product's current price, and a pool held
    by a reservation is used only by jobs that end before the reserved start or fit in the
    chips left over then (EASY backfill, Lifka 1995). The job starts at the product's price.
@@ -44,6 +44,7 @@ class Option:
     product: Hashable
     value_per_chip_hour: float  # what the buyer would pay at most, USD
     score: float  # the buyer's preference (higher is better)
+    speed: float = 0.0  # how fast the job runs on it (e.g. useful EFLOP per hour)
 
 
 class ClearingPolicy(Policy):
@@ -228,7 +229,7 @@ class ClearingPolicy(Policy):
         top = max(s for s, _ in scored)
         if top > 0:
             scored = [(s, o) for s, o in scored if s >= top * (1.0 - self.gang_tolerance)]
-        return max(scored, key=lambda so: (so[1].gang, so[0]))[1]
+        return max(scored, key=lambda so: (so[1].speed, so[0]))[1]
 
     def _reserve(self, cluster: Cluster, blocked: list[JobLike]) -> None:
         pools = cluster.pools()
