@@ -34,7 +34,11 @@ from dataclasses import dataclass
 
 from flopgrid.sched.base import Policy, earliest_start, eflop_per_hour
 from flopgrid.sched.cluster import Cluster, JobLike, total_free_chips
-from flopgrid.sched.pricing import DEFAULT_MARKUP, drawn_value_usd_per_eflop, next_uniform_price
+from flopgrid.sched.pricing import (
+    DEFAULT_MARKUP,
+    drawn_value_usd_per_eflop,
+    next_uniform_price,
+)
 
 
 @dataclass(frozen=True, slots=True)
