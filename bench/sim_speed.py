@@ -19,7 +19,14 @@ import time
 from pathlib import Path
 
 from flopgrid.sched import make_policy
-from flopgrid.sim import FleetSpec, RateTable, Simulation, load_fleet, load_trace, summarize
+from flopgrid.sim import (
+    FleetSpec,
+    RateTable,
+    Simulation,
+    load_fleet,
+    load_trace,
+    summarize,
+)
 from flopgrid.sim.traces.synth import synth_jobs
 
 DEFAULT = Path(os.environ.get("FLOPGRID_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data/traces/philly_pollux.csv"

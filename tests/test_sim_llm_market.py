@@ -7,11 +7,23 @@ import csv
 import json
 
 import pytest
-
-from flopgrid.sim import FleetSpec, PoolSpec, RateTable, load_fleet, load_trace, simulate
-from flopgrid.sim.jobs import JobSpec
-from flopgrid.sim.traces.llm_market import CLASSES, capacity_flop_s, llm_market_jobs, reference_usd_per_eflop
 from conftest import assert_bad_input
+
+from flopgrid.sim import (
+    FleetSpec,
+    PoolSpec,
+    RateTable,
+    load_fleet,
+    load_trace,
+    simulate,
+)
+from flopgrid.sim.jobs import JobSpec
+from flopgrid.sim.traces.llm_market import (
+    CLASSES,
+    capacity_flop_s,
+    llm_market_jobs,
+    reference_usd_per_eflop,
+)
 
 
 def test_duration_is_run_time_on_the_traces_own_hardware():

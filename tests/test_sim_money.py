@@ -57,7 +57,7 @@ def test_posted_price_billing_by_hand():
     fleet = FleetSpec(name="one", pools=(PoolSpec(id="b", hardware="h100-sxm", chips=8, price_per_chip_hour=2.5),))
     job = JobSpec(id="j", submit_s=0.0, chips=8, model="gpt2-124m", duration_s=3600.0, hardware="h100-sxm",
                   value_usd_per_eflop=3.0)
-    m, sim = simulate(fleet, [job], "fifo", failures=False, rates=RateTable(fleet))
+    m, _ = simulate(fleet, [job], "fifo", failures=False, rates=RateTable(fleet))
     assert m["buyer_usd"] == pytest.approx(20.0) and m["provider_revenue_usd"] == pytest.approx(20.0)
     assert m["idle_chip_hours"] == pytest.approx(0.0, abs=1e-9)
     eflop = m["useful_eflop"]
