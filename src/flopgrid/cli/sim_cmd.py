@@ -144,7 +144,9 @@ def synth(
     if like == "llm-market":
         result["useful_eflop"] = _offered_eflop(specs)
     emit(result, as_json, lambda r: console.print(
-        f"wrote {r['jobs']:,} jobs over {r['days']:.1f} days ({r['gpu_hours']:,.0f} GPU-hours) to {r['out']}"))
+        f"wrote {r['jobs']:,} jobs over {r['days']:.1f} days ("
+        + (f"{r['useful_eflop']:,.0f} useful EFLOP" if "useful_eflop" in r else f"{r['gpu_hours']:,.0f} GPU-hours")
+        + f") to {r['out']}"))
 
 
 def _synth_specs(like: str, jobs: int | None, fleet: str | None, load: float | None, days: float | None, seed: int):
