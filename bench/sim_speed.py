@@ -62,12 +62,14 @@ def main() -> None:
     base = None
     for pol in args.policies.split(","):
         t = time.perf_counter()
+        cpu = time.process_time()
         policy = make_policy(pol)
         sim = Simulation(fleet, jobs, policy, failures=True, seed=0, rates=rates).run()
         m = summarize(sim)
         wall = time.perf_counter() - t
+        cpu = time.process_time() - cpu
         base = base or wall
-        print(f"{pol:9s} wall {wall:7.2f} s  jobs/s {len(jobs) / wall:9.0f}  events/s {m['events'] / wall:9.0f}  "
+        print(f"{pol:9s} wall {wall:7.2f} s  cpu {cpu:7.2f} s  jobs/s {len(jobs) / wall:9.0f}  events/s {m['events'] / wall:9.0f}  "
               f"x {args.policies.split(',')[0]} {wall / base:5.2f}  completed {m['completed']}  "
               f"avg_jct_h {m['avg_jct_h']:.2f}  util {m['utilization']:.3f}  fleet_mfu {m['fleet_mfu']:.3f}  "
               f"$/EFLOP {m['usd_per_useful_eflop']:.3f}  failures {m['failures']}")
