@@ -69,8 +69,10 @@ def test_cli_synth_llm_market_round_trip(tmp_path, cli):
     load = load_trace(out)
     assert len(load.jobs) == len(rows) and load.jobs[0].value_usd_per_eflop > 0
     r = cli("simulate", "--trace", str(out), "--fleet", "grid-mixed", "--compare", "gpuhour,market", "--horizon-h", "12",
-            "--json")
+            "--json", "--report", str(tmp_path / "rep"))
     assert r.returncode == 0, r.stderr
+    html = (tmp_path / "rep/report.html").read_text()
+    assert "where each class of job ran" in html and "fine-tune" in html
     runs = json.loads(r.stdout)["runs"]
     for m in runs:
         assert m["buyer_usd"] == m["provider_revenue_usd"] > 0
