@@ -9,7 +9,7 @@
 - Starvation guard (Tiresias's PROMOTEKNOB): a job that has waited longer than
   `promote_knob` x its last run time goes back to queue 0 with its attained service reset
   (the policy keeps the reset as an offset; it never writes the job).
-- At most `lookahead` waiting jobs are examined per pass.
+- At most `lookahead` waiting jobs are examined per pass (the first in priority order).
 Thresholds are our choice: 1 and 10 GPU-hours.
 """
 
@@ -68,9 +68,21 @@ class Las(Policy):
             self._pending[job.index] = t
             cluster.call_later(t, ("demote", job.index, t))
 
+    def _candidates(self, cluster) -> list:
+        """The waiting jobs that can be among the first `lookahead` in priority order: every job
+        that ran before (listed first by the cluster) and the first `lookahead` that never ran
+        (level 0, already in submit order), without copying the whole queue."""
+        limit = self.lookahead
+        while True:
+            waiting = cluster.waiting(limit)
+            fresh = sum(1 for j in waiting if j.attained_chip_s == 0 and j.last_run_s == 0)
+            if len(waiting) < limit or fresh >= self.lookahead:
+                return waiting
+            limit *= 2
+
     def schedule(self, cluster) -> None:
         now = cluster.now
-        waiting = cluster.waiting()
+        waiting = self._candidates(cluster)
         for job in waiting:  # starvation guard
             if job.last_run_s > 0 and now - job.wait_since_s > self.promote_knob * job.last_run_s \
                     and self._reset.get(job.index) != job.attained_chip_s:
