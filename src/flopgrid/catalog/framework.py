@@ -72,7 +72,7 @@ class FrameworkProfile(BaseModel):
     sources: dict[str, str] = Field(default_factory=dict, description="feature -> citation")
 
     @model_validator(mode="after")
-    def _check(self) -> "FrameworkProfile":
+    def _check(self) -> FrameworkProfile:
         bad = [z for z in self.zero_stages if z not in (0, 1, 2, 3)]
         if bad or not self.zero_stages:
             raise ValueError(f"zero_stages must be a non-empty subset of 0, 1, 2, 3, got {list(self.zero_stages)}")

@@ -92,6 +92,8 @@ def _thin(x: list[float], *ys: list[float]) -> tuple[np.ndarray, ...]:
 
 def charts(runs: list[tuple[dict[str, Any], Simulation]], colors: dict[str, str]) -> list[Chart]:
     """The report's charts, in order."""
+    from flopgrid.sim.report_money import money_charts
+
     util, queue, jct, mfu, lost = [], [], [], [], []
     for metrics, sim in runs:
         name, c = metrics["policy"], sim.c
@@ -118,6 +120,7 @@ def charts(runs: list[tuple[dict[str, Any], Simulation]], colors: dict[str, str]
                    "useful EFLOP lost (cumulative)", "Progress since the last checkpoint lost when a chip failed."),
         bar_chart({m["policy"]: m["useful_eflop"] for m, _ in runs}, colors, "Useful work delivered",
                   "useful EFLOP (1e18 FLOPs)", "Model FLOPs of finished training, per policy."),
+        *money_charts(runs, colors),
     ]
 
 
@@ -126,6 +129,8 @@ SUMMARY_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("makespan_h", "makespan (h)", "{:.1f}"), ("utilization", "utilisation", "{:.1%}"),
     ("fleet_mfu", "fleet MFU", "{:.1%}"), ("goodput_fraction", "goodput", "{:.1%}"),
     ("useful_eflop", "useful EFLOP", "{:,.0f}"), ("lost_eflop_failures", "EFLOP lost to failures", "{:,.1f}"),
+    ("buyer_usd", "buyer USD", "{:,.0f}"), ("usd_per_useful_eflop", "USD per useful EFLOP", "{:,.3f}"),
+    ("idle_chip_hours", "idle chip-hours", "{:,.0f}"),
 )
 
 

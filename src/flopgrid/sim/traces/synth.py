@@ -8,8 +8,9 @@ install needs no trace file:
   sd = (p90 - p10) / 2.563 of ln(duration_s) per count.
 - Arrivals: a Poisson process whose rate follows the trace's mean jobs per hour of day
   (UTC); `days` is derived from `jobs` unless given.
-Output is a flopgrid-format CSV (`id,submit_s,chips,model,duration_s`), models assigned
-by the seeded rule of traces/common.py.
+Output is a flopgrid-format CSV (`id,submit_s,chips,model,duration_s,hardware`), models
+assigned by the seeded rule of traces/common.py; run times are on Philly's hardware (V100,
+the catalog's stand-in for its P100/P40), so a faster pool finishes them sooner.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ PHILLY_JOBS_PER_HOUR: tuple[float, ...] = (
     23.6, 22.2, 20.1, 20.4, 27.7, 21.0, 25.2, 22.9, 32.0, 28.9, 35.7, 31.8,
 )
 MAX_DURATION_S = 4_628_226.0  # the longest job of the trace (s)
-LIKE = ("philly",)
+LIKE = ("philly", "llm-market")
+PHILLY_HARDWARE = "v100-sxm"
 # Size limits (bad input beyond them, never an out-of-memory or a hang): 5 million jobs is
 # 60x the real Philly trace (about 230 MB of CSV); arrivals are spread over at most ten
 # years, and over at least a quarter of an hour (finer would draw millions per hour).
@@ -45,8 +47,8 @@ MIN_DAYS, MAX_DAYS = 0.01, 3650.0
 
 def synth_jobs(jobs: int, seed: int = 0, days: float | None = None, like: str = "philly") -> list[JobSpec]:
     """`jobs` synthetic jobs. With `days`, arrivals are scaled to fit that many days."""
-    if like not in LIKE:
-        raise UserInputError(f"unknown --like {like!r}: use one of {', '.join(LIKE)}")
+    if like != "philly":
+        raise UserInputError(f"unknown --like {like!r}: use one of {', '.join(LIKE)} (llm-market needs --fleet and --load)")
     if not 0 < jobs <= MAX_JOBS:
         raise UserInputError(f"--jobs must be between 1 and {MAX_JOBS:,}, got {jobs:,}")
     if days is not None and not MIN_DAYS <= days <= MAX_DAYS:
@@ -74,16 +76,22 @@ def synth_jobs(jobs: int, seed: int = 0, days: float | None = None, like: str = 
     submit = np.concatenate(times)[:jobs]
     models = assign_models(chips, dur, seed)
     return [JobSpec(id=f"synth-{i}", submit_s=float(submit[i]), chips=int(chips[i]), model=models[i],
-                    duration_s=float(dur[i])) for i in range(jobs)]
+                    duration_s=float(dur[i]), hardware=PHILLY_HARDWARE) for i in range(jobs)]
 
 
 def write_flopgrid_csv(jobs: list[JobSpec], out: Path) -> None:
-    """Write jobs as a flopgrid-format CSV, atomically (temp file + rename: a full disk or
-    Ctrl-C leaves no half-written trace)."""
+    """Write jobs as a flopgrid-format CSV (the columns the jobs use), atomically (temp file +
+    rename: a full disk or Ctrl-C leaves no half-written trace)."""
     from flopgrid.files import atomic_output
 
+    cols = ["id", "submit_s", "chips", "model"]
+    optional = [("duration_s", lambda j: f"{j.duration_s:.0f}"), ("tokens", lambda j: f"{j.tokens:.6g}"),
+                ("hardware", lambda j: j.hardware), ("value_usd_per_eflop", lambda j: f"{j.value_usd_per_eflop:.6g}"),
+                ("job_class", lambda j: j.job_class)]
+    used = [(k, f) for k, f in optional if any(getattr(j, k) not in (None, "") for j in jobs)]
     with atomic_output(out, "trace") as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["id", "submit_s", "chips", "model", "duration_s"])
+        w.writerow(cols + [k for k, _ in used])
         for j in jobs:
-            w.writerow([j.id, f"{j.submit_s:.3f}", j.chips, j.model, f"{j.duration_s:.0f}"])
+            w.writerow([j.id, f"{j.submit_s:.3f}", j.chips, j.model]
+                       + [f(j) if getattr(j, k) not in (None, "") else "" for k, f in used])
