@@ -50,3 +50,27 @@ def assert_bad_input(proc, *needles: str) -> None:
     assert len(lines) == 1, proc.stderr
     for n in needles:
         assert n in lines[0], lines[0]
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throw-away PostgreSQL server for the session (or FLOPGRID_TEST_POSTGRES_URL), else skip."""
+    from service_support import PostgresServer
+
+    server = PostgresServer.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_kind(request):
+    return request.param
+
+
+@pytest.fixture
+def db_url(db_kind, request, tmp_path):
+    """A fresh, empty database of each kind (SQLite file; PostgreSQL database on the session server)."""
+    from service_support import make_db
+
+    pg = request.getfixturevalue("postgres_server") if db_kind == "postgresql" else None
+    return make_db(db_kind, pg, tmp_path)

@@ -50,6 +50,10 @@ def _register() -> None:
 
     reliability_cmd.register(app)
     sim_cmd.register(app)
+    from flopgrid.cli import client_cmd, serve_cmd
+
+    serve_cmd.register(app)
+    client_cmd.register(app)
 
 
 _register()

@@ -1,0 +1,34 @@
+"""Allocation and reading bodies.
+
+`AllocationOut` is the market's own `Allocation` (the `flopgrid clear` contract) plus its id and
+market. `Reading` is the market's `MeteredAllocation` (useful EFLOP, provider outage minutes,
+early release) with `bid` / `pool` taken from the allocation and badput seconds by category."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from flopgrid.market import Allocation
+from flopgrid.market.settlement import MeteredAllocation
+
+
+@dataclass
+class AllocationOut(Allocation):
+    id: int = 0
+    market: str = ""
+
+
+class Reading(MeteredAllocation):
+    bid: str | None = None  # type: ignore[assignment]
+    pool: str | None = None  # type: ignore[assignment]
+    badput_s: dict[str, float] = Field(default_factory=dict, description="badput seconds by category (meter)")
+
+
+class ReadingOut(BaseModel):
+    id: int
+    allocation: int
+    reading: Reading
+    created_at: datetime
