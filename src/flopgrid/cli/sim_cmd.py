@@ -13,6 +13,7 @@ from flopgrid.errors import UserInputError
 
 CONTRACT_KEYS = ("jobs", "completed", "avg_jct_h", "p99_jct_h", "makespan_h", "utilization", "fleet_mfu",
                  "goodput_fraction", "useful_eflop", "lost_eflop_failures", "wall_seconds")
+MONEY_KEYS = ("buyer_usd", "provider_revenue_usd", "usd_per_useful_eflop", "idle_chip_hours")  # + valued: value/welfare
 FORMATS = ("philly", "alibaba", "flopgrid", "pollux")
 PROGRESS_MIN_JOBS = 5000
 
@@ -21,7 +22,7 @@ def simulate(
     trace: Path = typer.Option(..., "--trace", help="trace file (CSV/JSON)"),
     fmt: Optional[str] = typer.Option(None, "--format", help="philly|alibaba|flopgrid|pollux (default: from the header)"),
     fleet: str = typer.Option("philly-like", "--fleet", help="fleet name or a fleet file (names below)"),
-    policy: str = typer.Option("fifo", "--policy", help="fifo|backfill|las|goodput|market"),
+    policy: str = typer.Option("fifo", "--policy", help="fifo|backfill|las|goodput|market|gpuhour"),
     failures: bool = typer.Option(True, "--failures/--no-failures", help="simulate chip failures"),
     seed: int = typer.Option(0, "--seed", help="random seed (failures, model assignment)"),
     compare: Optional[str] = typer.Option(None, "--compare", help="comma-separated policies to run on the same trace"),
@@ -33,9 +34,11 @@ def simulate(
 
     Fleets: philly-like (2,496 GPUs), h100-campus (16,384 H100), pollux-64, or a fleet file.
 
-    Policies: fifo, backfill, las, goodput, market."""
+    Fleets also: grid-mixed (6,400 chips: H100 NDR/RoCE/Ethernet, H200, A100 HDR/Ethernet, L40S, MI300X).
+
+    Policies: fifo, backfill, las, goodput, market, gpuhour."""
     from flopgrid.sim import RateTable, load_fleet, load_trace
-    from flopgrid.sim.policies import POLICIES, make_policy
+    from flopgrid.sched import POLICIES, make_policy
     from flopgrid.sim.run import simulate as run_sim
 
     if fmt is not None and fmt not in FORMATS:
@@ -96,10 +99,22 @@ def _render(r: dict) -> None:
                   f"{m['makespan_h']:.0f}", f"{m['utilization']:.1%}", f"{m['fleet_mfu']:.1%}", f"{m['goodput_fraction']:.1%}",
                   f"{m['useful_eflop']:,.0f}", f"{m['lost_eflop_failures']:,.1f}")
     console.print(t)
+    _render_money(runs)
     for m in runs:
         if m["rejected"]:
             console.print(f"[yellow]{m['policy']}: {m['rejected']} job(s) rejected[/yellow]: "
                           + "; ".join(f"{k} ({v})" for k, v in m["reject_reasons"].items()))
+
+
+def _render_money(runs: list[dict]) -> None:
+    valued = "welfare_usd" in runs[0]
+    t = compact_table("money", ["policy", "buyer $", "$/EFLOP", "EFLOP/$", "idle chip-h"] + (["value $", "welfare $"] if valued else []),
+                      caption="USD; EFLOP: useful; buyer $ = provider revenue")
+    for m in runs:
+        per = m["useful_eflop"] / m["buyer_usd"] if m["buyer_usd"] else float("nan")
+        t.add_row(m["policy"], f"{m['buyer_usd']:,.0f}", f"{m['usd_per_useful_eflop']:.3f}", f"{per:.3f}",
+                  f"{m['idle_chip_hours']:,.0f}", *([f"{m['value_delivered_usd']:,.0f}", f"{m['welfare_usd']:,.0f}"] if valued else []))
+    console.print(t)
 
 
 trace_app = typer.Typer(help="Job traces: synthetic generation.", no_args_is_help=True)
@@ -107,8 +122,10 @@ trace_app = typer.Typer(help="Job traces: synthetic generation.", no_args_is_hel
 
 @trace_app.command("synth")
 def synth(
-    like: str = typer.Option("philly", "--like", help="which real trace's fitted distributions to draw from"),
-    jobs: int = typer.Option(..., "--jobs", help="number of jobs"),
+    like: str = typer.Option("philly", "--like", help="philly (fitted distributions) or llm-market (needs --fleet, --load, --days)"),
+    jobs: Optional[int] = typer.Option(None, "--jobs", help="number of jobs (philly)"),
+    fleet: Optional[str] = typer.Option(None, "--fleet", help="llm-market: fleet name or file the load is measured against"),
+    load: Optional[float] = typer.Option(None, "--load", help="llm-market: offered useful FLOPs / fleet capacity at its best MFU"),
     days: Optional[float] = typer.Option(None, "--days", help="spread arrivals over this many days"),
     seed: int = typer.Option(0, "--seed"),
     out: Path = typer.Option(..., "--out", help="output CSV (flopgrid format)"),
@@ -117,15 +134,40 @@ def synth(
     """Draw a synthetic trace from distributions fitted to a real one (flopgrid CSV)."""
     from flopgrid.sim.traces.synth import synth_jobs, write_flopgrid_csv
 
-    specs = synth_jobs(jobs, seed=seed, days=days, like=like)
+    specs = _synth_specs(like, jobs, fleet, load, days, seed)
     try:
         write_flopgrid_csv(specs, out)
     except OSError as exc:
         raise UserInputError(f"cannot write {out}: {exc.strerror}") from None
     result = {"out": str(out), "jobs": len(specs), "days": specs[-1].submit_s / 86400 if specs else 0.0,
               "gpu_hours": sum(j.chips * (j.duration_s or 0) for j in specs) / 3600}
+    if like == "llm-market":
+        result["useful_eflop"] = _offered_eflop(specs)
     emit(result, as_json, lambda r: console.print(
         f"wrote {r['jobs']:,} jobs over {r['days']:.1f} days ({r['gpu_hours']:,.0f} GPU-hours) to {r['out']}"))
+
+
+def _synth_specs(like: str, jobs: int | None, fleet: str | None, load: float | None, days: float | None, seed: int):
+    from flopgrid.sim.traces.synth import synth_jobs
+
+    if like == "llm-market":
+        from flopgrid.sim import load_fleet
+        from flopgrid.sim.traces.llm_market import llm_market_jobs
+
+        if fleet is None or load is None or days is None:
+            raise UserInputError("--like llm-market needs --fleet F, --load X and --days D")
+        return llm_market_jobs(load_fleet(fleet), load, days, seed=seed)
+    if jobs is None:
+        raise UserInputError(f"--like {like} needs --jobs N")
+    return synth_jobs(jobs, seed=seed, days=days, like=like)
+
+
+def _offered_eflop(specs) -> float:
+    from flopgrid.catalog import get_model
+    from flopgrid.flops import model_flops_per_token
+
+    fpt = {m: float(model_flops_per_token(get_model(m))) for m in {j.model for j in specs}}
+    return sum((j.tokens or 0.0) * fpt[j.model] for j in specs) / 1e18
 
 
 def register(app: typer.Typer) -> None:

@@ -1,13 +1,19 @@
 """Discrete-event fleet simulator.
 
-Events: arrival, finish, failure (node down), repair (node up), demote (LAS queue
-change) and epoch (periodic policy call, e.g. market clearing). After all events at one
-instant are applied, the policy is asked to schedule: it starts waiting jobs on pools at
-gang sizes (`start`) and may preempt running ones (`preempt`).
+`Simulation` implements the `flopgrid.sched.Cluster` protocol; the policy sees nothing
+else. Loop (sched/cluster.py): on an arrival the policy's `admit` accepts or rejects the
+job; after all events at one instant (arrival, finish, failure, repair, a policy's
+`call_later` timer) are applied, the policy's `schedule` starts, resizes or preempts jobs
+through the protocol.
 
 Job progress is in useful FLOPs: rate = MFU(model, pool, gang) x gang x peak (perf
-model). A job of a trace that records run time `duration_s` at `chips` on the reference
-(first) pool carries work = duration_s x rate(reference pool, chips) x work_scale. With
+model). A job of a trace that records run time `duration_s` at `chips` on its own hardware
+(`JobSpec.hardware`; None: the fleet's first pool) carries work = duration_s x
+rate(that hardware, chips) x work_scale (`RateTable.reference_rate_flop_s`).
+
+Money: every run segment is charged chip-hours held x the price per chip-hour its policy
+set at `start`/`resize` (None: the pool's posted price), in integer micro-dollars, to the
+job's buyer and the same amount to the pool's provider. With
 failures on, each segment checkpoints every Young/Daly interval (sqrt(2 C M), M = pool
 MTTF / gang) at cost C; a failure loses the work since the last completed checkpoint;
 a resumed job first pays the pool's restart cost. A preempted job checkpoints on the way
@@ -18,21 +24,26 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from flopgrid.catalog import get_accelerator
 from flopgrid.reliability import node_failure_rate_per_s, young_daly_interval_s
 from flopgrid.sim import events as ev
 from flopgrid.sim.fleet import FleetSpec
 from flopgrid.sim.jobs import COMPLETED, REJECTED, RUNNING, WAITING, Job, JobSpec
 from flopgrid.sim.placement import PoolState
+from flopgrid.reliability import expected_goodput
+from flopgrid.sched.cluster import PoolInfo
+from flopgrid.sched.pricing import offer_price_per_chip_hour
 from flopgrid.sim.throughput import RateTable
 
 if TYPE_CHECKING:
-    from flopgrid.sim.policies.base import Policy
+    from flopgrid.sched.base import Policy
 
 
 @dataclass
@@ -48,6 +59,7 @@ class Counters:
     events: int = 0
     busy_chip_s_by_pool: list[float] = field(default_factory=list)
     useful_flop_by_pool: list[float] = field(default_factory=list)
+    revenue_micro_usd_by_pool: list[int] = field(default_factory=list)
     series_t: list[float] = field(default_factory=list)
     series_busy: list[int] = field(default_factory=list)
     series_queue: list[int] = field(default_factory=list)
@@ -77,14 +89,26 @@ class Simulation:
         self.rates = rates or RateTable(fleet)
         self.progress = progress
         self.rng = np.random.default_rng(seed)
-        self.pools = [PoolState(p.nodes, p.node_chips, p.nodes_per_island) for p in fleet.pools]
+        self.pool_states = [PoolState(p.nodes, p.node_chips, p.nodes_per_island) for p in fleet.pools]
         self.island_chips = [p.nodes_per_island * p.node_chips for p in fleet.pools]
+        self._pool_info = tuple(
+            PoolInfo(id=p.id, hardware=get_accelerator(p.hardware).name, chips=p.chips, node_chips=p.node_chips,
+                     island_chips=self.island_chips[i],
+                     price_per_chip_hour=offer_price_per_chip_hour(get_accelerator(p.hardware).name, p.price_per_chip_hour),
+                     restart_s=p.restart_s, scale_out_bytes_per_s=float(p.fabric().scale_out_bytes_per_s),
+                     peak_flops_per_chip=p.peak_flops_per_chip)
+            for i, p in enumerate(fleet.pools))
         self.jobs = [Job(spec=s, index=i) for i, s in enumerate(specs)]
         self.queue: dict[int, Job] = {}  # waiting jobs, insertion order (arrivals)
         self.requeued: dict[int, Job] = {}  # interrupted/preempted jobs, served first
-        self.running: dict[int, Job] = {}
+        self._running: dict[int, Job] = {}
+        self._timers: dict[int, Hashable] = {}
+        self._timer_seq = 0
+        self._goodput: dict[tuple[int, int], float] = {}
         self.now = 0.0
-        self.c = Counters(busy_chip_s_by_pool=[0.0] * len(fleet.pools), useful_flop_by_pool=[0.0] * len(fleet.pools))
+        n = len(fleet.pools)
+        self.c = Counters(busy_chip_s_by_pool=[0.0] * n, useful_flop_by_pool=[0.0] * n,
+                          revenue_micro_usd_by_pool=[0] * n)
         self.events = ev.EventQueue()
         self.busy_chips = 0
         self.arrived = 0
@@ -95,27 +119,20 @@ class Simulation:
 
     # ------------------------------------------------------------------ setup
     def _init_work(self, job: Job) -> None:
+        """Work in useful FLOPs (tokens x FLOPs per token, or run time x rate on the trace's hardware)."""
         s = job.spec
-        fits_somewhere = any(s.chips <= ic for ic in self.island_chips)
-        if not fits_somewhere:
-            self._reject(job, f"gang of {s.chips} chips is larger than every fabric island")
-            return
         if s.tokens is not None:
             job.work_flop = s.tokens * self.rates.flops_per_token(s.model) * s.work_scale
-            if self._best_rate(job, s.chips) <= 0:
-                self._reject(job, f"{s.model} does not fit on {s.chips} chips of any pool")
             return
-        rate = self.rates.rate_flop_s(s.model, 0, s.chips) if s.chips <= self.island_chips[0] else 0.0
+        rate = self.rates.reference_rate_flop_s(s.model, s.hardware, s.chips)
         if rate <= 0:
             rate = self._best_rate(job, s.chips)
-        if rate <= 0:
-            self._reject(job, f"{s.model} does not fit on {s.chips} chips of any pool")
-            return
         job.work_flop = float(s.duration_s or 0.0) * rate * s.work_scale
 
     def _best_rate(self, job: Job, gang: int) -> float:
         return max(
-            (self.rates.rate_flop_s(job.spec.model, p, gang) for p in range(len(self.pools)) if gang <= self.island_chips[p]),
+            (self.rates.rate_flop_s(job.spec.model, p, gang) for p in range(len(self.pool_states))
+             if gang <= self.island_chips[p]),
             default=0.0,
         )
 
@@ -124,27 +141,59 @@ class Simulation:
         job.reject_reason = reason
         job.end_s = self.now
 
-    # ------------------------------------------------------------- policy API
-    def waiting(self) -> list[Job]:
-        """Waiting jobs: requeued ones first, then arrivals, each in order."""
-        return [*self.requeued.values(), *self.queue.values()]
+    # ------------------------------------------------- the Cluster protocol
+    def pools(self) -> tuple[PoolInfo, ...]:
+        return self._pool_info
+
+    def free_chips(self, pool: int) -> int:
+        return self.pool_states[pool].free_chips
+
+    def up_chips(self, pool: int) -> int:
+        return self.pool_states[pool].up_chips
+
+    def waiting(self, limit: int | None = None) -> list[Job]:
+        """Waiting jobs: requeued ones first, then arrivals, each in order; at most `limit`."""
+        both = itertools.chain(self.requeued.values(), self.queue.values())
+        return list(both if limit is None else itertools.islice(both, limit))
+
+    def running(self) -> list[Job]:
+        return list(self._running.values())
 
     def pools_for(self, job: Job, gang: int) -> list[int]:
         """Pools where `job` can run at `gang` chips (model fits, gang fits an island), fleet order."""
-        return [p for p in range(len(self.pools)) if gang <= self.island_chips[p]
+        return [p for p in range(len(self.pool_states)) if gang <= self.island_chips[p]
                 and self.rates.rate_flop_s(job.spec.model, p, gang) > 0]
 
     def can_start(self, pool: int, gang: int) -> bool:
-        return self.pools[pool].can_place(gang)
+        return self.pool_states[pool].can_place(gang)
 
-    def start(self, job: Job, pool: int, gang: int) -> bool:
+    def rate_flop_s(self, job: Job, pool: int, gang: int) -> float:
+        return self.rates.rate_flop_s(job.spec.model, pool, gang)
+
+    def expected_goodput(self, pool: int, gang: int) -> float:
+        """Young/Daly expected goodput (flopgrid.reliability) of a gang on a pool; 1 without failures."""
+        if not self.failures:
+            return 1.0
+        key = (pool, gang)
+        v = self._goodput.get(key)
+        if v is None:
+            s = self.fleet.pools[pool]
+            v = self._goodput[key] = expected_goodput(gang, s.mttf_chip_hours, s.checkpoint_s, s.restart_s)
+        return v
+
+    def call_later(self, at_s: float, tag: Hashable) -> None:
+        self._timer_seq += 1
+        self._timers[self._timer_seq] = tag
+        self.events.push(max(at_s, self.now), ev.TIMER, self._timer_seq)
+
+    def start(self, job: Job, pool: int, gang: int, price_per_chip_hour: float | None = None) -> bool:
         """Start (or resume) `job` on `pool` with `gang` chips; False if it does not fit now."""
         if job.state != WAITING:
             return False
         rate = self.rates.rate_flop_s(job.spec.model, pool, gang)
         if rate <= 0:
             return False
-        alloc = self.pools[pool].place(gang, job.index)
+        alloc = self.pool_states[pool].place(gang, job.index)
         if alloc is None:
             return False
         self.queue.pop(job.index, None)
@@ -152,6 +201,8 @@ class Simulation:
         spec = self.fleet.pools[pool]
         job.state = RUNNING
         job.pool, job.gang, job.nodes = pool, gang, alloc
+        job.price_per_chip_hour = (self._pool_info[pool].price_per_chip_hour if price_per_chip_hour is None
+                                   else float(price_per_chip_hour))
         job.seg_start_s = self.now
         job.setup_s = spec.restart_s if job.starts > 0 else 0.0
         job.rate_flop_s = rate
@@ -164,7 +215,7 @@ class Simulation:
             job.first_start_s = self.now
         job.starts += 1
         job.token += 1
-        self.running[job.index] = job
+        self._running[job.index] = job
         self.busy_chips += gang
         self.events.push(self.now + self._time_to_finish(job), ev.FINISH, job.index, job.token)
         self.policy.on_start(self, job)
@@ -179,30 +230,30 @@ class Simulation:
         self.c.preemptions += 1
         self._requeue(job)
 
-    def resize(self, job: Job, pool: int, gang: int) -> bool:
+    def resize(self, job: Job, pool: int, gang: int, price_per_chip_hour: float | None = None) -> bool:
         """Elastic reallocation (Pollux, OSDI'21 §4): checkpoint `job` (no work lost), restart it
         on `pool` with `gang` chips paying the pool's restart cost. If the new gang cannot be
         placed, the job resumes on its old pool and gang (still paying the restart)."""
         if job.state != RUNNING:
             return False
-        old_pool, old_gang = job.pool, job.gang
+        old_pool, old_gang, old_price = job.pool, job.gang, job.price_per_chip_hour
         computed, _ = self._progress(job, self.now)
         self._end_segment(job, saved=computed, lost=0.0)
         self.c.resizes += 1
         self._requeue(job)
-        if self.start(job, pool, gang):
+        if self.start(job, pool, gang, price_per_chip_hour):
             return True
-        return self.start(job, old_pool, old_gang)
+        return self.start(job, old_pool, old_gang, old_price)
 
     def can_resize(self, job: Job, pool: int, gang: int) -> bool:
         """Whether `job` (running) could be placed on `pool` at `gang` chips once it releases its own."""
         if job.state != RUNNING or self.rates.rate_flop_s(job.spec.model, pool, gang) <= 0:
             return False
         if pool != job.pool:
-            return self.pools[pool].can_place(gang)
-        return self.pools[pool].can_place_after_release(job.nodes, job.index, gang)
+            return self.pool_states[pool].can_place(gang)
+        return self.pool_states[pool].can_place_after_release(job.nodes, job.index, gang)
 
-    def remaining_flop_now(self, job: Job) -> float:
+    def remaining_flop(self, job: Job) -> float:
         """Useful FLOPs `job` still has to compute, counting its current segment's progress."""
         if job.state != RUNNING:
             return job.remaining_flop()
@@ -250,11 +301,15 @@ class Simulation:
         job.done_flop = min(job.work_flop, job.done_flop + flop)
         self.c.useful_flop_by_pool[job.pool] += flop
         self.c.lost_flop += lost * job.rate_flop_s
+        micro = round(chip_s * job.price_per_chip_hour / 3600.0 * 1e6)
+        job.paid_micro_usd += micro
+        job.held_chip_s_by_pool[job.pool] = job.held_chip_s_by_pool.get(job.pool, 0.0) + chip_s
+        self.c.revenue_micro_usd_by_pool[job.pool] += micro
         job.attained_chip_s += chip_s
         job.last_run_s = dur
-        self.pools[job.pool].release(job.nodes, job.index)
+        self.pool_states[job.pool].release(job.nodes, job.index)
         self.busy_chips -= job.gang
-        self.running.pop(job.index, None)
+        self._running.pop(job.index, None)
         job.token += 1
         job.nodes = []
         self.policy.on_stop(self, job)
@@ -271,7 +326,7 @@ class Simulation:
         for job in self.jobs:
             self.events.push(job.spec.submit_s, ev.ARRIVAL, job.index)
         if self.failures:
-            for p in range(len(self.pools)):
+            for p in range(len(self.pool_states)):
                 self._next_failure(p)
         self.policy.setup(self)
         total = len(self.jobs)
@@ -290,7 +345,7 @@ class Simulation:
                 self._handle(kind, a, b)
             if self.dirty:
                 self.dirty = False
-                if self.queue or self.requeued or (self.policy.elastic and self.running):
+                if self.queue or self.requeued or (self.policy.elastic and self._running):
                     self.policy.schedule(self)
                 self._record()
             if self.progress is not None and self.arrived % step == 0:
@@ -298,7 +353,7 @@ class Simulation:
         if self.horizon_s is not None:
             self.now = self.horizon_s
         self.end_s = self.now
-        for job in list(self.running.values()):  # still running at the end: keep their progress
+        for job in list(self._running.values()):  # still running at the end: keep their progress
             computed, _ = self._progress(job, self.now)
             self._end_segment(job, saved=computed, lost=0.0)
             job.state = RUNNING
@@ -309,18 +364,20 @@ class Simulation:
         return self
 
     def _done(self) -> bool:
-        return self.arrived == len(self.jobs) and not self.running and not self.queue and not self.requeued
+        return self.arrived == len(self.jobs) and not self._running and not self.queue and not self.requeued
 
     def _handle(self, kind: int, a: int, b: int) -> None:
         if kind == ev.ARRIVAL:
             job = self.jobs[a]
             self.arrived += 1
+            verdict = self.policy.admit(self, job)  # the accept step
+            if not verdict.accept:
+                self._reject(job, verdict.reason)
+                return
             self._init_work(job)
-            if job.state == WAITING:
-                job.wait_since_s = self.now
-                self.queue[a] = job
-                self.dirty = True
-                self.policy.on_arrival(self, job)
+            job.wait_since_s = self.now
+            self.queue[a] = job
+            self.dirty = True
         elif kind == ev.FINISH:
             job = self.jobs[a]
             if job.token != b or job.state != RUNNING:
@@ -334,7 +391,7 @@ class Simulation:
             self.dirty = True
         elif kind == ev.FAILURE:
             self.c.failures += 1
-            pool = self.pools[a]
+            pool = self.pool_states[a]
             for j in sorted(pool.take_down(b)):
                 job = self.jobs[j]
                 computed, saved = self._progress(job, self.now)
@@ -345,10 +402,10 @@ class Simulation:
             self._next_failure(a)
             self.dirty = True
         elif kind == ev.REPAIR:
-            self.pools[a].bring_up(b)
+            self.pool_states[a].bring_up(b)
             self.dirty = True
-        else:  # DEMOTE, EPOCH
-            self.policy.on_timer(self, kind, a, b)
+        else:  # TIMER
+            self.policy.on_timer(self, self._timers.pop(a))
             self.dirty = True
 
     def _next_failure(self, p: int) -> None:

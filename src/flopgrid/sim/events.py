@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import heapq
 
-ARRIVAL, FINISH, FAILURE, REPAIR, DEMOTE, EPOCH = range(6)
-NAMES = ("arrival", "finish", "failure", "repair", "demote", "epoch")
+ARRIVAL, FINISH, FAILURE, REPAIR, TIMER = range(5)
+NAMES = ("arrival", "finish", "failure", "repair", "timer")
 
 
 class EventQueue:

@@ -15,6 +15,8 @@ Named fleets:
 - `h100-campus`: 16,384 H100 SXM in 4 pools with different fabrics and MTTFs.
 - `pollux-64`: the Pollux testbed size (OSDI'21: 16 nodes x 4 T4), approximated by
   64 V100 in nodes of 4.
+- `grid-mixed`: 6,400 chips of a heterogeneous compute grid in 8 pools (`GRID_MIXED`
+  below: hardware, fabric, posted price and MTTF of each, with the source of each figure).
 """
 
 from __future__ import annotations
@@ -141,6 +143,52 @@ FLEETS: dict[str, FleetSpec] = {
         )),
     ]
 }
+
+
+# grid-mixed. Prices: each pool's posted offer is a position in the published 2024-2025
+# range of its hardware (flopgrid.market.prices.PRICE_RANGE_PER_CHIP_HOUR): InfiniBand
+# (NDR/HDR) and RoCE pools at the middle (`_MID`), small-island Ethernet and PCIe pools at
+# the bottom (`_LOW`) of the range, as providers of weaker fabrics undercut (our rule).
+# MTTF (chip-hours per unexpected interruption, ../shared/reference/reliability.md):
+# - Llama 3 405B (Meta 2024, arXiv:2407.21783 §3.3.4): 419 unexpected interruptions on
+#   16,384 H100 in 54 days -> 54 x 24 x 16,384 / 419 = 50,677 chip-hours (H100/H200 on
+#   NDR, the production fabric it was measured on; also MI300X and L40S, which have no
+#   published figure: our assumption);
+# - OPT-175B logbook (metaseq): 992 A100, "~2 machines go down every day" -> 992 x 24 / 2
+#   = 11,904 chip-hours (A100 pools);
+# - Meta research clusters (Kokolis et al., HPCA'25, unverified): about 8 h MTTF at 1,024
+#   GPUs -> 8,192 chip-hours (H100 on RoCE and Ethernet: commodity fabrics, more flaps).
+OPT175B_MTTF_CHIP_HOURS = 992 * 24 / 2
+KOKOLIS_MTTF_CHIP_HOURS = 8 * 1024
+_MID, _LOW = 0.5, 0.0
+
+
+def _price(hw: str, position: float) -> float:
+    from flopgrid.market.prices import PRICE_RANGE_PER_CHIP_HOUR
+
+    lo, hi = PRICE_RANGE_PER_CHIP_HOUR[hw]
+    return round(lo + position * (hi - lo), 4)
+
+
+GRID_MIXED = FleetSpec(name="grid-mixed", pools=(
+    PoolSpec(id="h100-ndr", hardware=_H100, chips=2048, island_chips=2048, cluster=_fabric(8, 400),
+             price_per_chip_hour=_price(_H100, _MID)),
+    PoolSpec(id="h100-roce", hardware=_H100, chips=1024, island_chips=512, cluster=_fabric(8, 200),
+             price_per_chip_hour=_price(_H100, _MID), mttf_chip_hours=KOKOLIS_MTTF_CHIP_HOURS),
+    PoolSpec(id="h100-eth", hardware=_H100, chips=512, island_chips=16, cluster=_fabric(8, 25),
+             price_per_chip_hour=_price(_H100, _LOW), mttf_chip_hours=KOKOLIS_MTTF_CHIP_HOURS),
+    PoolSpec(id="h200-ndr", hardware="h200", chips=512, island_chips=512, cluster=_fabric(8, 400),
+             price_per_chip_hour=_price("h200", _MID)),
+    PoolSpec(id="a100-hdr", hardware="a100-80gb", chips=1024, island_chips=1024, cluster=_fabric(8, 200),
+             price_per_chip_hour=_price("a100-80gb", _MID), mttf_chip_hours=OPT175B_MTTF_CHIP_HOURS),
+    PoolSpec(id="a100-eth", hardware="a100-80gb", chips=512, island_chips=32, cluster=_fabric(8, 25),
+             price_per_chip_hour=_price("a100-80gb", _LOW), mttf_chip_hours=OPT175B_MTTF_CHIP_HOURS),
+    PoolSpec(id="l40s-eth", hardware="l40s", chips=256, island_chips=64, cluster="l40s-ethernet",
+             price_per_chip_hour=_price("l40s", _LOW)),
+    PoolSpec(id="mi300x-roce", hardware="mi300x", chips=512, island_chips=512, cluster="mi300x-platform",
+             price_per_chip_hour=_price("mi300x", _MID)),
+))
+FLEETS[GRID_MIXED.name] = GRID_MIXED
 
 
 def load_fleet(name_or_path: str) -> FleetSpec:

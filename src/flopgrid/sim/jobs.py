@@ -7,9 +7,13 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class JobSpec:
-    """One job of a trace. `duration_s` is its run time on the reference pool at `chips`
-    (traces that record run times); `tokens` is its training tokens (flopgrid traces may give
-    either). `work_scale` scales the work (e.g. fractional GPUs in Alibaba pods)."""
+    """One job of a trace. `duration_s` is its run time at `chips` on the trace's own
+    `hardware` (traces that record run times; None: the fleet's first pool); `tokens` is its
+    training tokens (flopgrid traces may give either). Either way the simulator turns it into
+    useful FLOPs, so a faster pool finishes the same job sooner. `work_scale` scales the work
+    (e.g. fractional GPUs in Alibaba pods). `value_usd_per_eflop`: what the job's buyer gets
+    per useful EFLOP delivered (None: the market policies draw one). `job_class`: a label
+    (e.g. pretraining, fine-tune) the report groups jobs by."""
 
     id: str
     submit_s: float
@@ -18,6 +22,9 @@ class JobSpec:
     duration_s: float | None = None
     tokens: float | None = None
     work_scale: float = 1.0
+    hardware: str | None = None
+    value_usd_per_eflop: float | None = None
+    job_class: str = ""
 
 
 # Job states
@@ -51,7 +58,9 @@ class Job:
     attained_chip_s: float = 0.0  # LAS attained service (chip-seconds executed)
     last_run_s: float = 0.0
     wait_since_s: float = 0.0
-    promoted: bool = False
+    price_per_chip_hour: float = 0.0  # of the current segment, USD
+    paid_micro_usd: int = 0  # every chip-hour held, at its segment's price
+    held_chip_s_by_pool: dict[int, float] = field(default_factory=dict)
 
     def effective_rate(self) -> float:
         """Useful FLOP/s averaged over compute + checkpoint writes."""

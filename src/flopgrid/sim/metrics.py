@@ -8,6 +8,16 @@
 - goodput_fraction: productive chip-seconds (compute kept) / busy chip-seconds.
 - useful_eflop: useful FLOPs delivered (finished work plus kept progress), in EFLOP.
 - lost_eflop_failures: FLOPs computed and then lost to failures, in EFLOP.
+Money (USD; the books close at the end of the run, or at `--horizon-h`):
+- buyer_usd: what buyers paid, every chip-hour their jobs held at the price their policy set
+  for that run segment; provider_revenue_usd: what pools' providers received (the same
+  integer micro-dollars, summed by pool: the two are equal by construction).
+- usd_per_useful_eflop: buyer_usd / useful_eflop.
+- idle_chip_hours: fleet chips x makespan minus chip-hours held by jobs.
+- With valued jobs (`value_usd_per_eflop` in the trace): value_delivered_usd = sum of each
+  job's useful EFLOP delivered x its value per EFLOP (kept progress counts, as useful_eflop
+  does); welfare_usd = value_delivered_usd - providers' cost, the chip-hours held by valued
+  jobs x each pool's posted offer (the provider's ask); payments cancel out of welfare.
 """
 
 from __future__ import annotations
@@ -35,6 +45,21 @@ def summarize(sim: Simulation) -> dict[str, Any]:
     c = sim.c
     states = Counter(j.state for j in jobs)
     reasons = Counter(j.reject_reason for j in jobs if j.state == REJECTED)
+    buyer_micro = sum(j.paid_micro_usd for j in jobs)
+    provider_micro = sum(c.revenue_micro_usd_by_pool)
+    money: dict[str, Any] = {
+        "buyer_usd": buyer_micro / 1e6,
+        "provider_revenue_usd": provider_micro / 1e6,
+        "usd_per_useful_eflop": buyer_micro / 1e6 / (useful / EFLOP) if useful > 0 else float("nan"),
+        "idle_chip_hours": max(0.0, capacity_chip_s - c.busy_chip_s) / 3600.0,
+    }
+    valued = [j for j in jobs if j.spec.value_usd_per_eflop is not None and j.state != REJECTED]
+    if valued:
+        asks = [p.price_per_chip_hour for p in sim.pools()]
+        value = sum(j.done_flop / EFLOP * j.spec.value_usd_per_eflop for j in valued)
+        cost = sum(sum(seg_chip_s * asks[p] for p, seg_chip_s in j.held_chip_s_by_pool.items()) for j in valued) / 3600
+        money["value_delivered_usd"] = value
+        money["welfare_usd"] = value - cost
     return {
         "policy": sim.policy.name,
         "fleet": sim.fleet.name,
@@ -56,6 +81,7 @@ def summarize(sim: Simulation) -> dict[str, Any]:
         "interruptions": c.interruptions,
         "preemptions": c.preemptions,
         "resizes": c.resizes,
+        **money,
         "events": c.events,
         "wall_seconds": sim.wall_seconds,
     }

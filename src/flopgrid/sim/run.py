@@ -9,7 +9,7 @@ from flopgrid.sim.engine import Simulation
 from flopgrid.sim.fleet import FleetSpec
 from flopgrid.sim.jobs import JobSpec
 from flopgrid.sim.metrics import summarize
-from flopgrid.sim.policies import make_policy
+from flopgrid.sched import make_policy
 from flopgrid.sim.throughput import RateTable
 
 
@@ -25,7 +25,7 @@ def simulate(
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, Any], Simulation]:
     """Run `policy` and return (metrics, finished Simulation)."""
-    sim = Simulation(fleet, jobs, make_policy(policy), failures=failures, seed=seed, horizon_s=horizon_s,
+    sim = Simulation(fleet, jobs, make_policy(policy, seed=seed), failures=failures, seed=seed, horizon_s=horizon_s,
                      rates=rates, progress=progress)
     sim.run()
     return summarize(sim), sim

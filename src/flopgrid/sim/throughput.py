@@ -7,7 +7,7 @@ peak. MFU comes from `flopgrid.perf.best_plan_mfu` (memoised there, cached again
 
 from __future__ import annotations
 
-from flopgrid.catalog import get_model
+from flopgrid.catalog import default_cluster, get_accelerator, get_model
 from flopgrid.flops import model_flops_per_token
 from flopgrid.sim.fleet import FleetSpec
 
@@ -32,6 +32,8 @@ class RateTable:
         self._peak = [p.peak_flops_per_chip for p in fleet.pools]
         self._mfu: dict[tuple[str, int, int], float] = {}
         self._fpt: dict[str, float] = {}
+        self._ref: dict[tuple[str, str | None, int], float] = {}
+        self._hw = [get_accelerator(p.hardware).name for p in fleet.pools]
         self.perf_available = _best_plan_mfu is not None
 
     def mfu(self, model: str, pool: int, gang: int) -> float:
@@ -70,3 +72,38 @@ class RateTable:
         if v is None:
             v = self._fpt[model] = float(model_flops_per_token(get_model(model)))
         return v
+
+    def reference_rate_flop_s(self, model: str, hardware: str | None, gang: int) -> float:
+        """Useful FLOP/s of `model` at `gang` chips on a trace's own hardware: the fleet's
+        first pool of that hardware whose island holds the gang, else the hardware's named
+        catalog cluster (DGX-style default). `hardware` None: the fleet's first pool. 0: the
+        model does not fit there."""
+        key = (model, hardware, gang)
+        v = self._ref.get(key)
+        if v is not None:
+            return v
+        v = 0.0
+        if hardware is None:
+            if gang <= self.fleet.pools[0].nodes_per_island * self.fleet.pools[0].node_chips:
+                v = self.rate_flop_s(model, 0, gang)
+        else:
+            hw = get_accelerator(hardware).name
+            p = next((i for i, sp in enumerate(self.fleet.pools)
+                      if self._hw[i] == hw and gang <= sp.nodes_per_island * sp.node_chips), -1)
+            if p >= 0:
+                v = self.rate_flop_s(model, p, gang)
+            elif _best_plan_mfu is None:
+                v = FALLBACK_MFU * gang * self._ref_peak(hw)
+            else:
+                base = default_cluster(hw)
+                fab = base.model_copy(update={"chips": max(gang, base.chips)})
+                dtype = "bf16" if get_accelerator(hw).peak_flops.get("bf16") else "fp16"
+                mfu = min(1.0, max(0.0, self._perf_mfu(get_model(model), fab, gang, dtype)))
+                v = mfu * gang * self._ref_peak(hw)
+        self._ref[key] = v
+        return v
+
+    @staticmethod
+    def _ref_peak(hw: str) -> float:
+        acc = get_accelerator(hw)
+        return float(acc.peak_flops.get("bf16") or acc.peak_flops.get("fp16") or 0.0)

@@ -1,23 +1,4 @@
-"""Scheduling policies: fifo, backfill (EASY), las (Tiresias 2D-LAS), goodput, market."""
+"""Old import path of the policies, which now live in `flopgrid.sched` (kept as an alias)."""
 
-from __future__ import annotations
-
-from flopgrid.errors import UserInputError, did_you_mean
-from flopgrid.sim.policies.backfill import Backfill
-from flopgrid.sim.policies.base import Policy
-from flopgrid.sim.policies.fifo import Fifo
-from flopgrid.sim.policies.goodput import Goodput
-from flopgrid.sim.policies.las import Las
-from flopgrid.sim.policies.market import Market
-
-POLICIES: dict[str, type[Policy]] = {"fifo": Fifo, "backfill": Backfill, "las": Las, "goodput": Goodput, "market": Market}
-
-
-def make_policy(name: str) -> Policy:
-    cls = POLICIES.get(name)
-    if cls is None:
-        raise UserInputError(f"unknown policy {name!r}{did_you_mean(name, POLICIES)}: use one of {', '.join(POLICIES)}")
-    return cls()
-
-
-__all__ = ["POLICIES", "Backfill", "Fifo", "Goodput", "Las", "Market", "Policy", "make_policy"]
+from flopgrid.sched import *  # noqa: F401,F403
+from flopgrid.sched import __all__  # noqa: F401

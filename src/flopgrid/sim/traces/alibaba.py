@@ -4,7 +4,9 @@ Columns `name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,crea
 deletion_time,scheduled_time`, times in seconds. Pods with num_gpu 0 are not GPU jobs and
 are skipped (counted). A pod runs from scheduled_time to deletion_time and is submitted at
 creation_time. gpu_milli < 1000 is a fractional GPU: flopgrid fleets do not share chips,
-so such a pod takes one whole chip and its work is scaled by gpu_milli / 1000.
+so such a pod takes one whole chip and its work is scaled by gpu_milli / 1000. Run times
+are on the pod's `gpu_spec` (`GPU_SPEC_HARDWARE`: A100 and V100 names map to the catalog;
+T4, P100, A10 and the rest, which it lacks, to V100 as the nearest stand-in).
 """
 
 from __future__ import annotations
@@ -17,6 +19,15 @@ import numpy as np
 from flopgrid.errors import UserInputError
 from flopgrid.sim.jobs import JobSpec
 from flopgrid.sim.traces.common import TraceLoad, assign_models
+
+GPU_SPEC_HARDWARE = (("A100", "a100-40gb"), ("H800", "h100-sxm"), ("H100", "h100-sxm"), ("V100", "v100-sxm"))
+DEFAULT_HARDWARE = "v100-sxm"
+
+
+def _hardware(spec: str | None) -> str:
+    s = (spec or "").upper()
+    return next((hw for key, hw in GPU_SPEC_HARDWARE if key in s), DEFAULT_HARDWARE)
+
 
 REQUIRED = ("name", "num_gpu", "gpu_milli", "creation_time", "deletion_time", "scheduled_time")
 
@@ -63,14 +74,14 @@ def load_alibaba(path: Path, seed: int = 0) -> TraceLoad:
                 load.skipped["fractional GPU count"] += 1
                 continue
             scale = min(1.0, milli / 1000.0) if milli > 0 else 1.0
-            kept.append((created, int(g), row["name"] or f"row{i}", d, scale))
+            kept.append((created, int(g), row["name"] or f"row{i}", d, scale, _hardware(row.get("gpu_spec"))))
     if not kept:
         return load
     kept.sort(key=lambda r: r[0])
     t0 = kept[0][0]
     models = assign_models(np.asarray([r[1] for r in kept]), np.asarray([r[3] for r in kept]), seed)
     load.jobs = [
-        JobSpec(id=name, submit_s=c - t0, chips=g, model=m, duration_s=d, work_scale=s)
-        for (c, g, name, d, s), m in zip(kept, models)
+        JobSpec(id=name, submit_s=c - t0, chips=g, model=m, duration_s=d, work_scale=s, hardware=hw)
+        for (c, g, name, d, s, hw), m in zip(kept, models)
     ]
     return load

@@ -10,9 +10,12 @@ CSV with a header, or JSON (a list of objects, or `{"jobs": [...]}`), one job pe
 | `duration_s` | one of | run time at `chips` on the fleet's reference (first) pool, s |
 | `tokens` | one of | training tokens: work = tokens x model FLOPs per token |
 | `id` | no | job id (default `job-<row>`) |
+| `hardware` | no | the hardware `duration_s` was measured on (default: the fleet's first pool) |
+| `value_usd_per_eflop` | no | the buyer's value per useful EFLOP (market policies, welfare) |
+| `job_class` | no | a label the report groups jobs by (e.g. pretraining, fine-tune) |
 
-Bad rows (missing/unparsable fields, non-positive duration/tokens/chips, unknown model) are
-skipped and counted.
+Bad rows (missing/unparsable fields, non-positive duration/tokens/chips/value, unknown model
+or hardware) are skipped and counted.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from flopgrid.catalog import MODELS
+from flopgrid.catalog import ACCELERATORS, ALIASES, MODELS
 from flopgrid.errors import UserInputError
 from flopgrid.sim.jobs import JobSpec
 from flopgrid.sim.traces.common import TraceLoad, assign_models
@@ -57,13 +60,14 @@ def _opt(row: dict[str, Any], key: str) -> float | None:
 
 def load_flopgrid(path: Path, seed: int = 0) -> TraceLoad:
     load = TraceLoad(jobs=[], source=str(path))
-    kept: list[tuple[float, int, str, str | None, float | None, float | None]] = []
+    kept: list[tuple] = []
     for i, row in enumerate(_rows(path)):
         try:
             t = float(row["submit_s"])
             g = float(row["chips"])
             d = _opt(row, "duration_s")
             tok = _opt(row, "tokens")
+            val = _opt(row, "value_usd_per_eflop")
         except (KeyError, ValueError, TypeError):
             load.skipped["missing or unparsable field"] += 1
             continue
@@ -83,14 +87,23 @@ def load_flopgrid(path: Path, seed: int = 0) -> TraceLoad:
         if model is not None and model not in MODELS:
             load.skipped["unknown model"] += 1
             continue
-        kept.append((t, int(g), str(row.get("id") or f"job-{i}"), model, d, tok))
+        if val is not None and not (val > 0 and val != float("inf")):
+            load.skipped["non-positive value_usd_per_eflop"] += 1
+            continue
+        hw = row.get("hardware") or None
+        if hw is not None:
+            if hw not in ACCELERATORS and hw not in ALIASES:
+                load.skipped["unknown hardware"] += 1
+                continue
+        kept.append((t, int(g), str(row.get("id") or f"job-{i}"), model, d, tok, hw, val, str(row.get("job_class") or "")))
     if not kept:
         return load
     kept.sort(key=lambda r: r[0])
     t0 = kept[0][0]
     fill = assign_models(np.asarray([r[1] for r in kept]), np.asarray([r[4] or 0.0 for r in kept]), seed)
     load.jobs = [
-        JobSpec(id=jid, submit_s=t - t0, chips=g, model=m or f, duration_s=d, tokens=tok)
-        for (t, g, jid, m, d, tok), f in zip(kept, fill)
+        JobSpec(id=jid, submit_s=t - t0, chips=g, model=m or f, duration_s=d, tokens=tok, hardware=hw,
+                value_usd_per_eflop=val, job_class=cls)
+        for (t, g, jid, m, d, tok, hw, val, cls), f in zip(kept, fill)
     ]
     return load

@@ -2,7 +2,9 @@
 
 Columns `timestamp,duration,num_gpus,gpu_time,cluster`: submit time (UTC text), run time
 (s), GPUs. Submit times become seconds after the earliest valid row. Rows with an
-unparsable time, a non-positive duration or GPU count are skipped and counted.
+unparsable time, a non-positive duration or GPU count are skipped and counted. Run times
+are on Philly's hardware: P100/P40, which the catalog lacks, stood in for by V100
+(`PHILLY_HARDWARE`), so faster pools finish the same work sooner.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from flopgrid.sim.jobs import JobSpec
 from flopgrid.sim.traces.common import TraceLoad, assign_models
 
 REQUIRED = ("timestamp", "duration", "num_gpus")
+PHILLY_HARDWARE = "v100-sxm"
 
 
 def load_philly(path: Path, seed: int = 0) -> TraceLoad:
@@ -60,7 +63,8 @@ def load_philly(path: Path, seed: int = 0) -> TraceLoad:
     models = assign_models(np.asarray(gpus), np.asarray(dur), seed)
     order = sorted(range(len(ts)), key=lambda k: (ts[k], rows[k]))
     load.jobs = [
-        JobSpec(id=f"philly-{rows[k]}", submit_s=ts[k] - t0, chips=gpus[k], model=models[k], duration_s=dur[k])
+        JobSpec(id=f"philly-{rows[k]}", submit_s=ts[k] - t0, chips=gpus[k], model=models[k], duration_s=dur[k],
+                hardware=PHILLY_HARDWARE)
         for k in order
     ]
     return load

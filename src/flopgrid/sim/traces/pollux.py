@@ -5,7 +5,8 @@ workloads carry no run time: Pollux's simulator replays measured throughput mode
 give each application a reference size in GPU-hours at the middle of the size class the
 Pollux paper (Table 1) puts it in (Small 0-1, Medium 1-10, Large 10-100, XLarge 100-1000
 GPU-hours), and a catalog stand-in model of similar scale. Both are our approximations.
-Run time on the reference pool = GPU-hours x 3600 / num_replicas.
+Run time = GPU-hours x 3600 / num_replicas on `POLLUX_HARDWARE` (V100, the catalog's
+stand-in for the testbed's T4).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ APPLICATIONS: dict[str, tuple[float, str]] = {
     "imagenet": (100.0, "mpt-1b"),  # ResNet-50, XLarge
 }
 REQUIRED = ("name", "time", "application", "num_replicas")
+POLLUX_HARDWARE = "v100-sxm"
 
 
 def load_pollux(path: Path, seed: int = 0) -> TraceLoad:
@@ -52,6 +54,7 @@ def load_pollux(path: Path, seed: int = 0) -> TraceLoad:
                 load.skipped["zero GPUs"] += 1
                 continue
             gpu_h, model = app
-            load.jobs.append(JobSpec(id=row["name"], submit_s=t, chips=g, model=model, duration_s=gpu_h * 3600.0 / g))
+            load.jobs.append(JobSpec(id=row["name"], submit_s=t, chips=g, model=model, duration_s=gpu_h * 3600.0 / g,
+                                     hardware=POLLUX_HARDWARE))
     load.jobs.sort(key=lambda j: j.submit_s)
     return load

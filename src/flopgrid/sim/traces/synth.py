@@ -8,8 +8,9 @@ install needs no trace file:
   sd = (p90 - p10) / 2.563 of ln(duration_s) per count.
 - Arrivals: a Poisson process whose rate follows the trace's mean jobs per hour of day
   (UTC); `days` is derived from `jobs` unless given.
-Output is a flopgrid-format CSV (`id,submit_s,chips,model,duration_s`), models assigned
-by the seeded rule of traces/common.py.
+Output is a flopgrid-format CSV (`id,submit_s,chips,model,duration_s,hardware`), models
+assigned by the seeded rule of traces/common.py; run times are on Philly's hardware (V100,
+the catalog's stand-in for its P100/P40), so a faster pool finishes them sooner.
 """
 
 from __future__ import annotations
@@ -35,13 +36,14 @@ PHILLY_JOBS_PER_HOUR: tuple[float, ...] = (
     23.6, 22.2, 20.1, 20.4, 27.7, 21.0, 25.2, 22.9, 32.0, 28.9, 35.7, 31.8,
 )
 MAX_DURATION_S = 4_628_226.0  # the longest job of the trace (s)
-LIKE = ("philly",)
+LIKE = ("philly", "llm-market")
+PHILLY_HARDWARE = "v100-sxm"
 
 
 def synth_jobs(jobs: int, seed: int = 0, days: float | None = None, like: str = "philly") -> list[JobSpec]:
     """`jobs` synthetic jobs. With `days`, arrivals are scaled to fit that many days."""
-    if like not in LIKE:
-        raise UserInputError(f"unknown --like {like!r}: use one of {', '.join(LIKE)}")
+    if like != "philly":
+        raise UserInputError(f"unknown --like {like!r}: use one of {', '.join(LIKE)} (llm-market needs --fleet and --load)")
     if jobs <= 0:
         raise UserInputError(f"--jobs must be > 0, got {jobs}")
     if days is not None and not days > 0:
@@ -67,13 +69,19 @@ def synth_jobs(jobs: int, seed: int = 0, days: float | None = None, like: str = 
     submit = np.concatenate(times)[:jobs]
     models = assign_models(chips, dur, seed)
     return [JobSpec(id=f"synth-{i}", submit_s=float(submit[i]), chips=int(chips[i]), model=models[i],
-                    duration_s=float(dur[i])) for i in range(jobs)]
+                    duration_s=float(dur[i]), hardware=PHILLY_HARDWARE) for i in range(jobs)]
 
 
 def write_flopgrid_csv(jobs: list[JobSpec], out: Path) -> None:
-    """Write jobs as a flopgrid-format CSV."""
+    """Write jobs as a flopgrid-format CSV (the columns the jobs use)."""
+    cols = ["id", "submit_s", "chips", "model"]
+    optional = [("duration_s", lambda j: f"{j.duration_s:.0f}"), ("tokens", lambda j: f"{j.tokens:.6g}"),
+                ("hardware", lambda j: j.hardware), ("value_usd_per_eflop", lambda j: f"{j.value_usd_per_eflop:.6g}"),
+                ("job_class", lambda j: j.job_class)]
+    used = [(k, f) for k, f in optional if any(getattr(j, k) not in (None, "") for j in jobs)]
     with open(out, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["id", "submit_s", "chips", "model", "duration_s"])
+        w.writerow(cols + [k for k, _ in used])
         for j in jobs:
-            w.writerow([j.id, f"{j.submit_s:.3f}", j.chips, j.model, f"{j.duration_s:.0f}"])
+            w.writerow([j.id, f"{j.submit_s:.3f}", j.chips, j.model]
+                       + [f(j) if getattr(j, k) not in (None, "") else "" for k, f in used])

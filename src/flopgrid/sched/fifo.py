@@ -4,14 +4,14 @@ rest. The baseline of Tiresias (NSDI'19) and Pollux (OSDI'21) comparisons."""
 
 from __future__ import annotations
 
-from flopgrid.sim.policies.base import Policy, first_fit
+from flopgrid.sched.base import Policy, first_fit
 
 
 class Fifo(Policy):
     name = "fifo"
 
-    def schedule(self, sim) -> None:
-        for job in sim.waiting():
-            p = first_fit(sim, job, job.spec.chips)
-            if p < 0 or not sim.start(job, p, job.spec.chips):
+    def schedule(self, cluster) -> None:
+        for job in cluster.waiting():
+            p = first_fit(cluster, job, job.spec.chips)
+            if p < 0 or not cluster.start(job, p, job.spec.chips):
                 return

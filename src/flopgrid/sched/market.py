@@ -1,0 +1,108 @@
+"""Market: flopgrid's useful-FLOP market as an ISO would run it, on the real-time clearing
+of `clearing.ClearingPolicy` (event-driven batches, uniform price per pool, day-ahead
+reservations for multi-node gangs).
+
+- Products are pools (a locational price per pool, as an electricity ISO prices nodes);
+  a pool's floor is its posted offer (`Cluster.pools()[p].price_per_chip_hour`).
+- Each job bids its own value in USD per useful EFLOP (trace, else the documented draw).
+  For every (pool, gang) it could run on (its request and powers of two down to
+  1/`min_fraction` of it) its value per chip-hour there is value x expected useful EFLOP
+  per chip-hour (rate x expected goodput: slow fabrics, small islands and unreliable pools
+  deliver less, so they clear lower), and its preference is useful EFLOP per dollar at the
+  pool's current price. It takes the largest gang whose useful EFLOP per dollar is within
+  `gang_tolerance` of its best option that can start now (a buyer gives up at most that
+  much cost-efficiency for speed).
+- Merit order: highest value per useful EFLOP first.
+- Admission: a job whose value is below the cheapest useful EFLOP any pool offers it is
+  rejected with that reason (no pool would ever sell to it).
+- Elastic like `goodput` (`elastic.grow` / `shrink_for`): idle chips are sold at the
+  pool's current price to running jobs whose extra useful EFLOP is worth more to them
+  than the extra chips cost; grown chips go back when a waiting job needs them.
+"""
+
+from __future__ import annotations
+
+from flopgrid.sched import elastic
+from flopgrid.sched.base import ACCEPT, Admission, eflop_per_hour, gang_options
+from flopgrid.sched.clearing import ClearingPolicy, Option
+from flopgrid.sched.cluster import total_free_chips
+
+
+class Market(ClearingPolicy):
+    name = "market"
+    elastic = True
+
+    def __init__(self, seed: int = 0, batch_s: float = 30.0, lookahead: int = 512, day_ahead_s: float = 600.0,
+                 gang_tolerance: float = 0.1, min_fraction: int = 2, max_grow: int = 4, grow_period_s: float = 60.0,
+                 min_gain: float = 4.0, markup: tuple[float, float] | None = None) -> None:
+        super().__init__(batch_s=batch_s, lookahead=lookahead, day_ahead_s=day_ahead_s, gang_tolerance=gang_tolerance,
+                         seed=seed, **({} if markup is None else {"markup": markup}))
+        self.min_fraction = min_fraction
+        self.max_grow = max_grow
+        self.grow_period_s = grow_period_s
+        self.min_gain = min_gain
+        self._last_grow_s = -1e300
+        self._eflop_h: dict[tuple[str, int, int], float] = {}
+
+    def floors(self, cluster) -> dict:
+        return {p: info.price_per_chip_hour for p, info in enumerate(cluster.pools())}
+
+    def eflop_h(self, cluster, job, pool: int, gang: int) -> float:
+        key = (job.spec.model, pool, gang)
+        v = self._eflop_h.get(key)
+        if v is None:
+            v = self._eflop_h[key] = eflop_per_hour(cluster, job, pool, gang)
+        return v
+
+    def options(self, cluster, job) -> list[Option]:
+        value = self.value_usd_per_eflop(cluster, job)
+        out = []
+        for g in gang_options(job.spec.chips, self.min_fraction):
+            for p in cluster.pools_for(job, g):
+                e = self.eflop_h(cluster, job, p, g)
+                ask = self._floors[p]
+                if e <= 0 or value * e / g < ask:
+                    continue
+                out.append(Option(p, g, p, value * e / g, e / (g * ask) if ask > 0 else e))
+        return out
+
+    def effective_score(self, o: Option) -> float:
+        price = self.prices[o.product]
+        return o.score * self._floors[o.product] / price if price > 0 else o.score
+
+    def merit(self, job) -> float:
+        return self._values.get(job.index, 0.0)
+
+    def admit(self, cluster, job) -> Admission:
+        base = super().admit(cluster, job)
+        if not base.accept:
+            return base
+        if not self._floors:
+            self.setup(cluster)
+        if not self.job_options(cluster, job):
+            return Admission(False, "value per useful EFLOP below the cheapest offer of every pool it fits")
+        return ACCEPT
+
+    # -- elastic -------------------------------------------------------------
+    def after_clearing(self, cluster, blocked: list) -> None:
+        if blocked:
+            elastic.shrink_for(cluster, blocked, lambda j: gang_options(j.spec.chips, self.min_fraction)[-1],
+                               lambda j: self._start_one(cluster, j), lambda p: self.prices[p])
+        elif not cluster.waiting(1) and total_free_chips(cluster):
+            if cluster.now - self._last_grow_s < self.grow_period_s - 1e-6:
+                cluster.call_later(self._last_grow_s + self.grow_period_s, "grow")
+                return
+            self._last_grow_s = cluster.now
+            elastic.grow(cluster, lambda r, p, g: self.eflop_h(cluster, r, p, g), self.max_grow, self.min_gain,
+                         accept=lambda r, g1, g2: self._worth_growing(cluster, r, g1, g2), price=lambda p: self.prices[p])
+
+    def _worth_growing(self, cluster, job, g1: int, g2: int) -> bool:
+        """The extra useful EFLOP per hour is worth more to the buyer than the extra chips cost."""
+        v = self.value_usd_per_eflop(cluster, job)
+        extra_eflop_h = self.eflop_h(cluster, job, job.pool, g2) - self.eflop_h(cluster, job, job.pool, g1)
+        return v * extra_eflop_h >= self.prices[job.pool] * (g2 - g1)
+
+    def _start_one(self, cluster, job) -> None:
+        o = self._choose(cluster, job, self.job_options(cluster, job), {}, {})
+        if o is not None:
+            cluster.start(job, o.pool, o.gang, self.prices[o.product])
