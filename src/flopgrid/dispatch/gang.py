@@ -45,6 +45,7 @@ class GangTiming:
     startup_timeout_s: float = 120.0  # actor processes up and reachable
     pg_timeout_s: float = 60.0  # torch.distributed rendezvous and collectives
     grace_s: float = 5.0  # for the other ranks to report once one is lost
+    node_check_s: float = 10.0  # an unreachable actor: how long to wait for Ray to say whether its node died
 
 
 def _node_alive(node_id: str | None) -> bool:
@@ -66,6 +67,7 @@ class GangRun:
         self.started_unix_s = 0.0
         self.lost_unix_s: float | None = None
         self.nodes: dict[int, str] = {}
+        self._unreachable: set[int] = set()
 
     # -- start ------------------------------------------------------------------------------
     def launch(self) -> None:
@@ -105,6 +107,8 @@ class GangRun:
             return RankOutcome(rank, "stopped", "did not report in time")
         except ray.exceptions.RayActorError as exc:
             text = str(exc)
+            if isinstance(exc, ray.exceptions.ActorUnavailableError):
+                self._unreachable.add(rank)  # its node may be dying: `_confirm_nodes` asks Ray
             low = text.lower()
             node_dead = not _node_alive(self.nodes.get(rank)) or any(m in low for m in _NODE_DEATH_MARKERS)
             kind = "node_death" if node_dead else "actor_death"
@@ -156,12 +160,28 @@ class GangRun:
             for r, ref in pending:
                 if ref in ready:
                     self.outcomes[r] = self._collect(r, ref)
+        self._confirm_nodes()
         # a rank that died in the meantime shows as dead, not as stopped
         for r in range(self.gang):
             if r not in self.outcomes:
                 dead = not _node_alive(self.nodes.get(r))
                 self.outcomes[r] = RankOutcome(r, "node_death" if dead else "stopped",
                                                "its node died" if dead else "stopped with its gang")
+
+    def _confirm_nodes(self) -> None:
+        """An actor that became unreachable (socket closed) usually went down with its node, which
+        Ray marks dead only after its health checks fail: wait up to `node_check_s` to know."""
+        suspects = {r for r in self._unreachable if self.outcomes.get(r) and self.outcomes[r].kind == "actor_death"}
+        deadline = time.time() + self.timing.node_check_s
+        while suspects:
+            for r in list(suspects):
+                if not _node_alive(self.nodes.get(r)):
+                    o = self.outcomes[r]
+                    self.outcomes[r] = RankOutcome(r, "node_death", f"node {self.nodes[r][:12]} died: {o.detail}")
+                    suspects.discard(r)
+            if not suspects or time.time() > deadline:
+                return
+            time.sleep(0.25)
 
     @property
     def ok(self) -> bool:

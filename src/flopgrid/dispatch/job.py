@@ -16,7 +16,7 @@ A training function takes one `RankContext` and returns when its steps are done:
                     save(...)
                 ctx.checkpointed(step)
 
-`flopgrid.dispatch.gpt_job:train` (the bundled small GPT, DDP on gloo) is the example.
+`flopgrid.examples.gang_gpt:train` (the bundled small GPT, DDP on gloo) is the example.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 
 from flopgrid.errors import UserInputError
 
-DEFAULT_ENTRY = "flopgrid.dispatch.gpt_job:train"
+DEFAULT_ENTRY = "flopgrid.examples.gang_gpt:train"
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ def connect(address: str = "local", chips: int | None = None, num_cpus: int | No
         if not has_gpu:
             resources["chip"] = float(chips or cpus)
         ray.init(num_cpus=cpus, resources=resources, include_dashboard=False, log_to_driver=False)
-        return f"local Ray cluster ({cpus} CPUs{', %d chip' % resources['chip'] if resources else ''})"
+        chip_note = f", {resources['chip']:.0f} chip" if resources else ""
+        return f"local Ray cluster ({cpus} CPUs{chip_note})"
     if not address:
         raise UserInputError("--address: give auto, local, or a Ray address (host:port, ray://host:port)")
     try:

@@ -89,7 +89,7 @@ class RankWorker:
         self.step = step
         if checkpoint_step is not None:
             self.checkpoint_step, self.checkpoint_unix_s = checkpoint_step, time.time()
-            self._beat()
+        self._beat()  # a beat per step too: the dispatcher sees progress as it happens
 
     def ping(self) -> dict[str, Any]:
         return {"rank": self.rank, "pid": os.getpid(), "node_id": self.node_id, "step": self.step}

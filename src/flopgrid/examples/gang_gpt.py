@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flopgrid.examples.gpt import SIZES, GPT, ByteBatches, byte_corpus
+from flopgrid.examples.gpt import GPT, SIZES, ByteBatches, byte_corpus
 from flopgrid.examples.train_demo import _save
 
 
@@ -61,9 +61,9 @@ def train(ctx: Any) -> dict[str, Any]:
         ctx.progress(step)
         if ctx.due(step):
             with ctx.meter.checkpoint(step):
+                if dist.is_initialized():
+                    dist.barrier()  # every rank reached `step` before the checkpoint says so
                 if ctx.rank == 0:
                     _save(ctx.checkpoint_path, {"model": model.state_dict(), "opt": opt.state_dict(), "step": step})
-                if dist.is_initialized():
-                    dist.barrier()
             ctx.checkpointed(step)
     return {"first_step": start, "final_loss": float(loss.item()) if loss is not None else None}
