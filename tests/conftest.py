@@ -74,3 +74,11 @@ def db_url(db_kind, request, tmp_path):
 
     pg = request.getfixturevalue("postgres_server") if db_kind == "postgresql" else None
     return make_db(db_kind, pg, tmp_path)
+
+
+def pytest_configure(config):
+    """With xdist (`-n 2`), keep tests marked `xdist_group` on one worker: the Ray dispatch tests
+    share one Ray cluster per module and settle what the module's earlier tests ran. Tests without
+    the mark are distributed as with `--dist load`."""
+    if getattr(config.option, "dist", "no") == "load":
+        config.option.dist = "loadgroup"

@@ -38,12 +38,12 @@ from flopgrid.dispatch.readings import ClientSink, meter_figures  # noqa: E402
 from flopgrid.dispatch.service import market_orders  # noqa: E402
 from flopgrid.dispatch.worker import read_heartbeat  # noqa: E402
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray-dispatch")]
 
 NODES, CHIPS_PER_NODE = 3, 2
 STEPS, EVERY = 16, 4  # a checkpoint after steps 3, 7, 11, 15
 KILL_AT_STEP = 5  # mid-interval: steps 4..5 (at least) are lost and re-done
-TIMING = GangTiming(heartbeat_s=0.25, heartbeat_timeout_s=8.0, startup_timeout_s=120.0, pg_timeout_s=30.0, grace_s=4.0,
+TIMING = GangTiming(heartbeat_s=0.25, heartbeat_timeout_s=5.0, startup_timeout_s=120.0, pg_timeout_s=30.0, grace_s=4.0,
                     node_check_s=6.0)
 PEAK = 1e10  # a fixed CPU peak for the meter (MFU is not what these tests check)
 SPEC = JobSpec(steps=STEPS, checkpoint_every=EVERY, params={"step_sleep_s": 0.15}, hardware="cpu",
@@ -106,9 +106,12 @@ def grid(tmp_path_factory):
                              "offer": [{"chips": 32, "price_per_chip_hour": 2.0}]})
         demo = _cleared_market(srv, op, keys, [_bid("train-a", "alice", 2), _bid("train-b", "bob", 2)])
         faults = _cleared_market(srv, op, keys, [_bid("kill-actor", "alice", 2), _bid("kill-proc", "alice", 2),
-                                                 _bid("lose-node", "bob", 2), _bid("buggy", "bob", 2),
-                                                 _bid("too-big", "alice", 8)])
-        yield {"srv": srv, "op": op, "dispatcher": dispatcher, "demo": demo, "faults": faults, "tmp": tmp}
+                                                 _bid("lose-node", "bob", 2), _bid("hung-host", "bob", 2),
+                                                 _bid("buggy", "bob", 2), _bid("too-big", "alice", 8)])
+        with Client(srv.url, op) as c:
+            still_open = c.create_market({"intervals": 2, "interval_minutes": 60}, gate_in(3600))["id"]
+        yield {"srv": srv, "op": op, "dispatcher": dispatcher, "demo": demo, "faults": faults, "open": still_open,
+               "tmp": tmp}
     finally:
         srv.stop()
 
@@ -241,6 +244,47 @@ def test_removing_a_node_mid_run_resumes_on_another_node(grid, ray_cluster, faul
     _assert_resumed_from_checkpoint(lease, tmp_path, "node_death")
     second = read_heartbeat(tmp_path / f"alloc-{lease.allocation_id}", 0)
     assert second["attempt"] == 1 and second["node_id"] != removed["node_id"]
+
+
+def test_a_frozen_rank_is_lost_by_its_heartbeats_and_charged_to_the_provider(grid, ray_cluster, fault_orders,
+                                                                             tmp_path):
+    """SIGSTOP: the process is alive (Ray sees no death) but beats no more, like a hung host."""
+    def freeze(alloc_dir):
+        pid = read_heartbeat(alloc_dir, 1)["pid"]
+        os.kill(pid, signal.SIGSTOP)
+        return {"pid": pid}
+
+    result, injected = _dispatch(grid, [fault_orders["hung-host"]], tmp_path, fault=freeze)
+    assert injected.get("pid")
+    lease = result.leases[0]
+    _assert_resumed_from_checkpoint(lease, tmp_path, "heartbeat_loss")
+    assert "no heartbeat from rank 1" in lease.failures[0].detail
+    assert lease.failures[0].lost_work_s >= TIMING.heartbeat_timeout_s  # the frozen time is the provider's
+
+
+def test_the_reconciler_removes_orphaned_groups_only(ray_cluster, tmp_path):
+    """A group a killed dispatcher left behind (ray#19131) is removed; another owner's is not."""
+    from ray.util.placement_group import placement_group, placement_group_table, remove_placement_group
+
+    orphan = placement_group([{"chip": 1.0, "CPU": 1.0}], name="flopgrid-alloc-555-0")
+    foreign = placement_group([{"chip": 1.0, "CPU": 1.0}], name="someone-else")
+    assert orphan.wait(timeout_seconds=20) and foreign.wait(timeout_seconds=20)
+    try:
+        result = Dispatcher([], SPEC, tmp_path).run(timeout_s=30)
+        assert result.orphans_removed == ["flopgrid-alloc-555-0"]
+        assert placement_group_table(orphan)["state"] == "REMOVED"
+        assert placement_group_table(foreign)["state"] == "CREATED"
+    finally:
+        remove_placement_group(foreign)
+    groups, free, total = _no_reservations_left()
+    assert not groups and free == total
+
+
+def test_dispatch_refuses_a_market_that_is_not_cleared(grid):
+    from conftest import assert_bad_input
+
+    r = run_cli("dispatch", "--server", grid["srv"].url, "--key", grid["dispatcher"], "--market", grid["open"])
+    assert_bad_input(r, grid["open"], "is open", "cleared")
 
 
 def test_an_exception_in_the_job_is_the_buyers_and_retries_stop_at_the_bound(grid, ray_cluster, fault_orders,
