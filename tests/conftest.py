@@ -82,3 +82,4 @@ def pytest_configure(config):
     the mark are distributed as with `--dist load`."""
     if getattr(config.option, "dist", "no") == "load":
         config.option.dist = "loadgroup"
+    config.addinivalue_line("markers", "xdist_group(name): run on one xdist worker with the rest of its group")

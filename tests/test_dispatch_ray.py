@@ -180,10 +180,10 @@ def test_two_allocations_run_to_completion_through_the_cli_and_settle(grid, ray_
     run_dir = tmp_path / "demo"
     r = run_cli("dispatch", "--server", grid["srv"].url, "--key", grid["dispatcher"], "--market", grid["demo"],
                 "--address", ray_cluster.address, "--steps", "6", "--checkpoint-every", "3", "--heartbeat", "0.25",
-                "--run-dir", str(run_dir), "--json", timeout=240)
+                "--heartbeat-timeout", "10", "--run-dir", str(run_dir), "--json", timeout=240)
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout)
-    assert out["completed"] == 2 and out["restarts"] == 0
+    assert out["completed"] == 2 and out["restarts"] == 0, [lease["failures"] for lease in out["leases"]]
     for lease in out["leases"]:
         assert lease["state"] == "completed" and lease["attempts"] == 1 and lease["strategy"] == "STRICT_PACK"
         m = meter_figures(run_dir / f"alloc-{lease['allocation_id']}")

@@ -36,6 +36,8 @@ def register(app: typer.Typer) -> None:
         policy: str = typer.Option("fifo", "--policy", help="sched policy that orders the gangs (fifo, backfill, ...)"),
         max_retries: int = typer.Option(3, "--max-retries", min=0, help="failures tolerated per allocation"),
         heartbeat_s: float = typer.Option(1.0, "--heartbeat", min=0.05, help="seconds between rank heartbeats"),
+        heartbeat_timeout_s: float = typer.Option(30.0, "--heartbeat-timeout", min=0.1,
+                                                  help="a rank silent this long is lost (provider)"),
         timeout_s: Optional[float] = typer.Option(None, "--timeout", min=1, help="stop everything after this many seconds"),
         chips: Optional[int] = typer.Option(None, "--chips", min=1, help="--address local on CPU: chip slots (default: CPUs)"),
         as_json: bool = JSON,
@@ -74,7 +76,7 @@ def register(app: typer.Typer) -> None:
 
             try:
                 result = dispatch_market(client, market, spec, root, policy=pol, timeout_s=timeout_s,
-                                         timing=GangTiming(heartbeat_s=heartbeat_s, heartbeat_timeout_s=10 * heartbeat_s),
+                                         timing=GangTiming(heartbeat_s=heartbeat_s, heartbeat_timeout_s=max(heartbeat_timeout_s, 2 * heartbeat_s)),
                                          retry=RetryPolicy(max_retries=max_retries))
             finally:
                 import ray

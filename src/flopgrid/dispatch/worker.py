@@ -41,7 +41,7 @@ def read_heartbeat(run_dir: Path, rank: int) -> dict[str, Any] | None:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    tmp = path.with_name(path.name + f".{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_text(json.dumps(data))
     tmp.replace(path)
 
@@ -63,9 +63,14 @@ class RankWorker:
         self.checkpoint_step = -1
         self.checkpoint_unix_s: float | None = None
         self._stop = threading.Event()
+        self._beat_lock = threading.Lock()
         import ray
 
         self.node_id = ray.get_runtime_context().get_node_id()
+        try:  # load torch before the first beat: its import holds the GIL for seconds (no beats meanwhile)
+            import torch  # noqa: F401
+        except ImportError:  # pragma: no cover - a job without torch
+            pass
         self.ip = ray.util.get_node_ip_address()
         self._beat()
         self._thread = threading.Thread(target=self._beat_loop, daemon=True, name=f"heartbeat-rank{rank}")
@@ -73,17 +78,20 @@ class RankWorker:
 
     # -- health ---------------------------------------------------------------------------
     def _beat(self) -> None:
-        _write_json(heartbeat_path(self.run_dir, self.rank),
-                    {"t": time.time(), "rank": self.rank, "attempt": self.attempt, "pid": os.getpid(),
-                     "node_id": self.node_id, "step": self.step, "checkpoint_step": self.checkpoint_step,
-                     "checkpoint_unix_s": self.checkpoint_unix_s})
+        """Write the heartbeat; never raises (a beat that cannot be written is a missed beat,
+        which the dispatcher sees, not an error of the job)."""
+        try:
+            with self._beat_lock:
+                _write_json(heartbeat_path(self.run_dir, self.rank),
+                            {"t": time.time(), "rank": self.rank, "attempt": self.attempt, "pid": os.getpid(),
+                             "node_id": self.node_id, "step": self.step, "checkpoint_step": self.checkpoint_step,
+                             "checkpoint_unix_s": self.checkpoint_unix_s})
+        except OSError:
+            pass
 
     def _beat_loop(self) -> None:
         while not self._stop.wait(self.heartbeat_s):
-            try:
-                self._beat()
-            except OSError:  # the shared directory went away: the dispatcher sees no beats
-                pass
+            self._beat()
 
     def _progress(self, step: int, checkpoint_step: int | None) -> None:
         self.step = step
