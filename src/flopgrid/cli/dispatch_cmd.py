@@ -101,13 +101,20 @@ def _with_peak(spec):
 
 
 def _render(r: dict) -> None:
-    t = compact_table(f"market {r['market']} on {r['cluster']}", ["allocation", "bid", "chips", "state", "attempts",
-                                                                   "useful EFLOP", "provider outage min", "why"])
+    t = compact_table(f"market {r['market']} on {r['cluster']}",
+                      ["alloc", "bid", "chips", "state", "tries", "useful EFLOP", "wasted s", "outage min"])
     for lease in r["leases"]:
         rd = lease.get("reading") or {}
         t.add_row(str(lease["allocation_id"]), lease["bid"], str(lease["chips"]), lease["state"], str(lease["attempts"]),
-                  f"{rd.get('useful_eflop', 0.0):.3g}", f"{rd.get('provider_outage_minutes', 0.0):.2f}",
-                  (lease["reason"] or "").splitlines()[0][:80] if lease["reason"] else "")
+                  f"{rd.get('useful_eflop', 0.0):.3g}", f"{rd.get('badput_s', {}).get('wasted_progress', 0.0):.1f}",
+                  f"{rd.get('provider_outage_minutes', 0.0):.2f}")
     console.print(t)
+    for lease in r["leases"]:
+        for f in lease["failures"]:
+            console.print(f"allocation {lease['allocation_id']} attempt {f['attempt']}: {f['party']} ({f['cause']}), "
+                          f"{f['lost_steps']} step(s) re-done, {f['outage_s']:.1f} s out", highlight=False)
+        if lease["state"] != "completed" and lease["reason"]:
+            console.print(f"allocation {lease['allocation_id']} {lease['state']}: {lease['reason'].splitlines()[0]}",
+                          highlight=False)
     console.print(f"{r['completed']} of {len(r['leases'])} completed, {r['restarts']} restart(s), "
                   f"{r['wall_seconds']:.1f} s; run directory {r['run_dir']}", highlight=False)

@@ -20,7 +20,7 @@ def connect(address: str = "local", chips: int | None = None, num_cpus: int | No
     if ray.is_initialized():
         return "already connected"
     if address == "local":
-        cpus = num_cpus or os.cpu_count() or 1
+        cpus = num_cpus or max(os.cpu_count() or 1, chips or 0)  # a rank slot needs a CPU beside its chip
         resources = {}
         try:
             import torch
