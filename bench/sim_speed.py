@@ -1,11 +1,13 @@
-"""Simulator speed on the full Philly trace (Pollux artifact, 82,247 jobs) on `philly-like`
-with failures, one run per policy. Prints wall seconds, jobs/s and events/s per policy and
-the ratio of each policy's wall time to fifo's (the baseline, measured in the same run).
-For `market` it also prints the number of clearings and the HiGHS solve time; its epoch
-length and bid cap can be set (`--market-epoch-s`, `--market-max-bids`).
+"""Simulator speed, one run per policy, with failures. Default: the full Philly trace (Pollux
+artifact, 82,247 jobs) on `philly-like`. With `--synth N --scale K`: N synthetic
+Philly-like jobs (`trace synth --like philly`, arrivals spread over `--days`) on
+philly-like with every pool K times larger (K = 40: 99,840 chips). Prints wall seconds,
+jobs/s and events/s per policy and the ratio of each policy's wall time to the first
+policy's (the baseline, measured in the same run); for `market` and `gpuhour` also the
+number of clearings and jobs started by them.
 
-    .venv/bin/python bench/sim_speed.py [TRACE] [--policies fifo,backfill,las,goodput,market]
-        [--market-epoch-s 300] [--market-max-bids 64]
+    python bench/sim_speed.py [TRACE] [--policies fifo,backfill,las,goodput,market,gpuhour]
+    python bench/sim_speed.py --synth 1000000 --scale 40 --days 30
 """
 
 from __future__ import annotations
@@ -16,46 +18,63 @@ import sys
 import time
 from pathlib import Path
 
-from flopgrid.sim import RateTable, Simulation, load_fleet, load_trace, summarize
-from flopgrid.sim.policies import make_policy
-from flopgrid.sim.policies.market import Market
+from flopgrid.sched import make_policy
+from flopgrid.sim import (
+    FleetSpec,
+    RateTable,
+    Simulation,
+    load_fleet,
+    load_trace,
+    summarize,
+)
+from flopgrid.sim.traces.synth import synth_jobs
 
 DEFAULT = Path(os.environ.get("FLOPGRID_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data/traces/philly_pollux.csv"
+
+
+def scaled(fleet: FleetSpec, k: int) -> FleetSpec:
+    """`fleet` with every pool's chips x k (same islands, nodes and fabrics)."""
+    return FleetSpec(name=f"{fleet.name}-x{k}", pools=tuple(
+        p.model_copy(update={"id": p.id, "chips": p.chips * k}) for p in fleet.pools))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("trace", nargs="?", default=str(DEFAULT))
-    ap.add_argument("--policies", default="fifo,backfill,las,goodput,market")
-    ap.add_argument("--market-epoch-s", type=float, default=None, help="market epoch (default: the policy's)")
-    ap.add_argument("--market-max-bids", type=int, default=None, help="bids per clearing (default: the policy's)")
+    ap.add_argument("--policies", default="fifo,backfill,las,goodput,market,gpuhour")
     ap.add_argument("--fleet", default="philly-like")
+    ap.add_argument("--synth", type=int, default=0, help="synthetic Philly-like jobs instead of TRACE")
+    ap.add_argument("--scale", type=int, default=1, help="multiply every pool's chips")
+    ap.add_argument("--days", type=float, default=None, help="spread synthetic arrivals over this many days")
     args = ap.parse_args()
     t = time.perf_counter()
-    load = load_trace(args.trace, "philly" if "philly" in args.trace else None)
+    if args.synth:
+        jobs = synth_jobs(args.synth, seed=0, days=args.days)
+        note = f"synthetic philly-like x{args.synth}"
+    else:
+        load = load_trace(args.trace, "philly" if "philly" in args.trace else None)
+        jobs, note = load.jobs, load.summary()
     fleet = load_fleet(args.fleet)
+    if args.scale > 1:
+        fleet = scaled(fleet, args.scale)
     rates = RateTable(fleet)
-    print(f"loaded {len(load.jobs)} jobs in {time.perf_counter() - t:.2f} s {load.summary()}")
+    print(f"loaded {len(jobs)} jobs in {time.perf_counter() - t:.2f} s on {fleet.name} ({fleet.chips:,} chips) {note}")
     base = None
     for pol in args.policies.split(","):
         t = time.perf_counter()
-        if pol == "market":
-            kw = {k: v for k, v in (("epoch_s", args.market_epoch_s), ("max_bids", args.market_max_bids)) if v}
-            policy = Market(**kw)
-        else:
-            policy = make_policy(pol)
-        sim = Simulation(fleet, load.jobs, policy, failures=True, seed=0, rates=rates).run()
+        cpu = time.process_time()
+        policy = make_policy(pol)
+        sim = Simulation(fleet, jobs, policy, failures=True, seed=0, rates=rates).run()
         m = summarize(sim)
         wall = time.perf_counter() - t
+        cpu = time.process_time() - cpu
         base = base or wall
-        print(f"{pol:9s} wall {wall:6.2f} s  jobs/s {len(load.jobs) / wall:9.0f}  events/s {m['events'] / wall:9.0f}  "
-              f"x fifo {wall / base:5.2f}  completed {m['completed']}  avg_jct_h {m['avg_jct_h']:.2f}  "
-              f"util {m['utilization']:.3f}  fleet_mfu {m['fleet_mfu']:.3f}  failures {m['failures']}")
-        if pol == "market":
-            cl = policy.clearings
-            print(f"          market: epoch {policy.epoch_s:.0f} s, max_bids {policy.max_bids}, {len(cl)} clearings, "
-                  f"HiGHS+build {sum(c['solve_seconds'] for c in cl):.1f} s, bids/clearing "
-                  f"{sum(c['bids'] for c in cl) / max(1, len(cl)):.0f}, started {sum(c['started'] for c in cl)}")
+        print(f"{pol:9s} wall {wall:7.2f} s  cpu {cpu:7.2f} s  jobs/s {len(jobs) / wall:9.0f}  events/s {m['events'] / wall:9.0f}  "
+              f"x {args.policies.split(',')[0]} {wall / base:5.2f}  completed {m['completed']}  "
+              f"avg_jct_h {m['avg_jct_h']:.2f}  util {m['utilization']:.3f}  fleet_mfu {m['fleet_mfu']:.3f}  "
+              f"$/EFLOP {m['usd_per_useful_eflop']:.3f}  failures {m['failures']}")
+        if hasattr(policy, "clearings"):
+            print(f"          {pol}: batch {policy.batch_s:.0f} s, {policy.clearings} clearings, started {policy.started}")
         sys.stdout.flush()
 
 

@@ -19,7 +19,7 @@ FLEET = FleetSpec(name="tiny", pools=(
 ))
 RATES = RateTable(FLEET)
 JOBS = synth_jobs(300, seed=3, days=2)
-POLICIES = ("fifo", "backfill", "las", "goodput", "market")
+POLICIES = ("fifo", "backfill", "las", "goodput", "market", "gpuhour")
 
 
 def _check_invariants(m, sim):
@@ -41,7 +41,7 @@ def _check_invariants(m, sim):
             assert j.done_flop == pytest.approx(j.work_flop) and j.end_s >= j.spec.submit_s
     assert m["completed"] + m["running_at_end"] + m["waiting_at_end"] + m["rejected"] == m["jobs"]
     # no chips leaked: every pool is back to all up chips free
-    for ps in sim.pools:
+    for ps in sim.pool_states:
         assert ps.free_chips == ps.up_chips
 
 

@@ -1,17 +1,19 @@
-"""The `market` policy: real day-ahead clearings (flopgrid.market, HiGHS) inside the simulator.
+"""The `market` and `gpuhour` policies inside the simulator: hand-checkable placements,
+the batched real-time cadence, the documented value rule and offer prices.
 
-Hand-checkable cases on two pools where first-fit (fifo) takes pool A, the first in the
-fleet: the market must send the job to the pool that delivers more useful FLOPs per dollar
-of offer, and follow the price when only the price differs.
+Two pools where first-fit (fifo) takes pool A, the first in the fleet: the market must send
+the job to the pool that delivers more useful FLOPs per dollar of offer, and follow the
+price when only the price differs.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from flopgrid.sim import FleetSpec, PoolSpec, RateTable, simulate
+from flopgrid.sched import GpuHour, Market, offer_price_per_chip_hour, unit_draw
+from flopgrid.sched.pricing import drawn_value_usd_per_eflop, next_uniform_price
+from flopgrid.sim import FleetSpec, PoolSpec, RateTable, Simulation, simulate
 from flopgrid.sim.jobs import COMPLETED, JobSpec
-from flopgrid.sim.policies.market import Market, offer_price_per_chip_hour, unit_draw
 
 SLOW = {"scale_up_domain": 2, "scale_out_bytes_per_s": 25e9 / 8}  # PCIe pairs, 25 Gb/s
 FAST = {"scale_up_domain": 8, "scale_out_bytes_per_s": 100e9 / 8}  # NVLink nodes, 100 Gb/s
@@ -25,8 +27,12 @@ def _fleet(fab_a, fab_b, price_a, price_b):
     ))
 
 
-def _pool_run(fleet, policy):
-    m, sim = simulate(fleet, [JOB], policy, failures=False, rates=RateTable(fleet))
+def _first_segment(fleet, policy):
+    pol = Market(max_grow=1) if policy == "market" else policy  # no growth: look at the cleared gang
+    sim = Simulation(fleet, [JOB], pol, failures=False, rates=RateTable(fleet)) if policy == "market" else \
+        simulate(fleet, [JOB], policy, failures=False, rates=RateTable(fleet))[1]
+    if policy == "market":
+        sim.run()
     assert sim.jobs[0].state == COMPLETED
     return sim.jobs[0].pool, sim.jobs[0].gang
 
@@ -34,54 +40,90 @@ def _pool_run(fleet, policy):
 def test_market_sends_the_job_where_it_delivers_more_useful_flops_per_dollar():
     fleet = _fleet(SLOW, FAST, 0.5, 0.5)
     r = RateTable(fleet)
-    # independent truth: same chips and price, the fast fabric reaches a higher MFU at 32 chips
     per_usd = [r.rate_flop_s("mpt-1b", p, 32) / 0.5 for p in (0, 1)]
-    assert per_usd[1] > 1.1 * per_usd[0]
-    assert _pool_run(fleet, "fifo") == (0, 32)  # first fit: the slow pool
-    assert _pool_run(fleet, "market") == (1, 32)
+    assert per_usd[1] > 1.1 * per_usd[0]  # same chips and price: the fast fabric reaches a higher MFU
+    assert _first_segment(fleet, "fifo") == (0, 32)  # first fit: the slow pool
+    assert _first_segment(fleet, "market") == (1, 32)
 
 
 @pytest.mark.parametrize(("price_a", "price_b", "expected"), [(1.0, 0.5, 1), (0.5, 1.0, 0)])
 def test_market_follows_the_price_on_identical_pools(price_a, price_b, expected):
     fleet = _fleet(FAST, FAST, price_a, price_b)
     r = RateTable(fleet)
-    assert r.rate_flop_s("mpt-1b", 0, 32) == r.rate_flop_s("mpt-1b", 1, 32)  # same delivery: only price differs
-    assert _pool_run(fleet, "market") == (expected, 32)
+    assert r.rate_flop_s("mpt-1b", 0, 32) == r.rate_flop_s("mpt-1b", 1, 32)  # only the price differs
+    assert _first_segment(fleet, "market")[0] == expected
 
 
-def test_job_waits_for_the_next_epoch_and_epochs_are_periodic():
+def test_clearings_are_batched_on_events():
     fleet = _fleet(FAST, FAST, 0.5, 0.5)
-    late = JobSpec(id="k", submit_s=100.0, chips=8, model="gpt2-124m", duration_s=600.0)
-    pol = Market(epoch_s=300.0)
-    from flopgrid.sim import Simulation
+    late = JobSpec(id="k", submit_s=10.0, chips=8, model="gpt2-124m", duration_s=600.0)
+    later = JobSpec(id="l", submit_s=100.0, chips=8, model="gpt2-124m", duration_s=600.0)
+    pol = Market(batch_s=30.0)
+    sim = Simulation(fleet, [JOB, late, later], pol, failures=False, rates=RateTable(fleet)).run()
+    # a clearing at 0 s; the arrival at 10 s waits for the batch that closes at 30 s; the one at
+    # 100 s clears at once (the last clearing was more than 30 s before): event-driven, batched
+    assert sim.jobs[1].first_start_s == pytest.approx(30.0)
+    assert sim.jobs[2].first_start_s == pytest.approx(100.0)
 
-    sim = Simulation(fleet, [JOB, late], pol, failures=False, rates=RateTable(fleet)).run()
-    # epochs at 0, 300, ...: the job submitted at 100 s starts at the 300 s clearing
-    assert sim.jobs[1].first_start_s == pytest.approx(300.0)
-    assert [c["t_s"] for c in pol.clearings] == [0.0, 300.0]
-    assert all(c["status"] == "optimal" for c in pol.clearings)
 
-
-def test_bid_price_rule_is_documented_and_deterministic():
+def test_value_rule_is_documented_and_deterministic():
     fleet = _fleet(FAST, FAST, 0.5, 0.5)
-    pol = Market(markup=(1.25, 2.5), aging_h=2.0)
-    from flopgrid.sim import Simulation
-
+    pol = Market(markup=(1.25, 2.5))
     sim = Simulation(fleet, [JOB], pol, failures=False, rates=RateTable(fleet))
     pol.setup(sim)
     job = sim.jobs[0]
-    # cheapest cost per useful EFLOP by hand: $0.5 per chip-hour / (useful EFLOP per chip-hour)
     eflop_per_chip_h = RateTable(fleet).rate_flop_s("mpt-1b", 0, 32) / 32 * 3600 / 1e18
-    cost = 0.5 / eflop_per_chip_h
-    assert pol.best_cost_per_eflop(sim, job) == pytest.approx(cost)
+    cost = 0.5 / eflop_per_chip_h  # cheapest cost per useful EFLOP by hand
+    assert pol.cheapest_cost_usd_per_eflop(sim, job) == pytest.approx(cost)
     u = unit_draw(0, "j")
     assert 0 <= u < 1 and u == unit_draw(0, "j") != unit_draw(1, "j")
-    assert pol.bid_price_per_eflop(sim, job) == pytest.approx(cost * (1.25 + 1.25 * u))
-    sim.now = 2 * 3600.0  # two hours of waiting double the aging factor
-    assert pol.bid_price_per_eflop(sim, job) == pytest.approx(cost * (1.25 + 1.25 * u) * 2.0)
+    assert pol.value_usd_per_eflop(sim, job) == pytest.approx(cost * (1.25 + 1.25 * u))
+    assert drawn_value_usd_per_eflop(2.0, 0, "j") == pytest.approx(2.0 * (1.25 + 1.25 * u))
+    valued = JobSpec(id="v", submit_s=0.0, chips=8, model="gpt2-124m", duration_s=60.0, value_usd_per_eflop=7.5)
+    sim2 = Simulation(fleet, [valued], Market(), failures=False, rates=RateTable(fleet))
+    assert sim2.policy.value_usd_per_eflop(sim2, sim2.jobs[0]) == 7.5  # the trace's own value wins
+
+
+def test_uniform_price_rule():
+    assert next_uniform_price(1.0, [3.0, 2.0], []) == 1.0  # supply covers demand: the ask
+    assert next_uniform_price(1.0, [3.0, 2.0], [1.5]) == 1.5  # highest unserved bid
+    assert next_uniform_price(1.0, [3.0, 2.0], [2.7]) == 2.0  # never above the lowest accepted bid
+    assert next_uniform_price(1.0, [], [0.5]) == 1.0  # never below the ask
+
+
+def test_market_rejects_a_job_worth_less_than_any_offer():
+    fleet = _fleet(FAST, FAST, 0.5, 0.5)
+    cheap = JobSpec(id="c", submit_s=0.0, chips=8, model="gpt2-124m", duration_s=60.0, value_usd_per_eflop=1e-3)
+    m, sim = simulate(fleet, [cheap], "market", failures=False, rates=RateTable(fleet))
+    assert m["rejected"] == 1 and "below the cheapest offer" in sim.jobs[0].reject_reason
+
+
+def test_gpuhour_buyer_rule():
+    # H100 ($1.90 posted) vs A100 ($1.00): 989.5 / 1.90 = 521 vs 312 / 1.00 = 312 TFLOP/s per dollar: H100.
+    fleet = FleetSpec(name="classes", pools=(
+        PoolSpec(id="a100", hardware="a100-80gb", chips=64, cluster=FAST, price_per_chip_hour=1.0),
+        PoolSpec(id="h100-eth", hardware="h100-sxm", chips=64, cluster=SLOW, price_per_chip_hour=1.9),
+        PoolSpec(id="h100-ib", hardware="h100-sxm", chips=64, cluster={"scale_up_domain": 8,
+                                                                         "scale_out_bytes_per_s": 400e9 / 8},
+                 price_per_chip_hour=3.1),
+    ))
+    small = JobSpec(id="s", submit_s=0.0, chips=8, model="gpt2-124m", duration_s=600.0, value_usd_per_eflop=4.0)
+    big = JobSpec(id="b", submit_s=0.0, chips=32, model="mpt-1b", duration_s=600.0, value_usd_per_eflop=4.0)
+    pol = GpuHour()
+    sim = Simulation(fleet, [small, big], pol, failures=False, rates=RateTable(fleet))
+    pol.setup(sim)
+    # limit = $4.00/EFLOP x 989.5e12 x 40% x 3600 / 1e18 = $5.70 per H100-hour
+    assert pol.limit_per_chip_hour(sim, sim.jobs[0], "h100-sxm") == pytest.approx(4.0 * 989.5e12 * 0.4 * 3600 / 1e18)
+    # the single-node job takes any H100 pool; the 32-chip gang only the InfiniBand-class one
+    assert sorted(pol.buyer_pools(sim, sim.jobs[0])["h100-sxm"]) == [1, 2]
+    assert pol.buyer_pools(sim, sim.jobs[1])["h100-sxm"] == [2]
+    sim.run()
+    assert sim.jobs[0].pool == 1  # cheapest H100 ask for the single-node job, at the H100 class price
+    assert sim.jobs[1].pool in (0, 2)
+    assert all(j.state == COMPLETED for j in sim.jobs)
 
 
 def test_offer_price_defaults():
-    assert offer_price_per_chip_hour(PoolSpec(id="h", hardware="h100", chips=8)) == 1.9  # bottom of the range
-    assert offer_price_per_chip_hour(PoolSpec(id="v", hardware="v100-sxm", chips=8)) == 0.5  # fallback table
-    assert offer_price_per_chip_hour(PoolSpec(id="x", hardware="h100", chips=8, price_per_chip_hour=3.0)) == 3.0
+    assert offer_price_per_chip_hour("h100-sxm") == 1.9  # bottom of the published range
+    assert offer_price_per_chip_hour("v100-sxm") == 0.5  # fallback table
+    assert offer_price_per_chip_hour("h100-sxm", 3.0) == 3.0

@@ -3,11 +3,12 @@
 JCT comes from runs to completion; utilisation and useful EFLOP are measured over the
 workloads' 8-hour submission window (every policy gets the same wall time). Means over
 workloads 1-8 at the time of writing (`flopgrid.sim` defaults, seed 0, failures on):
-avg JCT h fifo 2.53, backfill 1.51, las 0.91, goodput 0.84, market 1.78; utilisation (8 h)
-fifo 0.678, backfill 0.741, las 0.698, goodput 0.869, market 0.759; useful EFLOP (8 h) fifo
-100.8, backfill 110.0, las 98.3, goodput 126.3, market 112.6. Per workload, elastic goodput
-has 0.30-0.70 x fifo's JCT and 7-32% more useful EFLOP than fifo, backfill and las (3-25%
-more than market).
+avg JCT h fifo 2.53, backfill 1.51, las 0.91, goodput 0.85, market 0.94, gpuhour 0.82;
+utilisation (8 h) fifo 0.678, backfill 0.741, las 0.698, goodput 0.869, market 0.838, gpuhour
+0.594; useful EFLOP (8 h) fifo 100.8, backfill 110.1, las 98.1, goodput 126.3, market 121.0,
+gpuhour 86.3. Per workload, elastic goodput has 0.30-0.70 x fifo's JCT and 7-32% more useful
+EFLOP than fifo, backfill and las. The market (event-driven batches of 30 s, elastic) is
+within 15% of goodput's mean JCT and below backfill's (issue 11).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 
 from flopgrid.sim import RateTable, load_fleet, load_trace, simulate
 
-POLICIES = ("fifo", "backfill", "las", "goodput", "market")
+POLICIES = ("fifo", "backfill", "las", "goodput", "market", "gpuhour")
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,9 @@ def per_workload(shared_dir):
         assert len(jobs) == 160
         for p in POLICIES:
             full, _ = simulate(fleet, jobs, p, seed=0, rates=rates)
-            assert full["completed"] == 160
+            assert full["completed"] + full["rejected"] == 160
+            # only gpuhour buyers refuse (a limit from 40% assumed MFU below the ask), never a scheduler
+            assert full["rejected"] == 0 or p == "gpuhour"
             window, _ = simulate(fleet, jobs, p, seed=0, rates=rates, horizon_s=8 * 3600)
             out[p]["jct"].append(full["avg_jct_h"])
             out[p]["util"].append(window["utilization"])
@@ -62,18 +65,23 @@ def test_goodput_delivers_the_most_useful_eflop(results):
     g = results["goodput"]["eflop"]
     assert g > 1.05 * results["fifo"]["eflop"]
     assert g >= max(results[p]["eflop"] for p in POLICIES if p != "goodput")
-    assert g > 1.1 * max(results[p]["eflop"] for p in POLICIES if p != "goodput")
+    assert g > 1.1 * max(results[p]["eflop"] for p in POLICIES if p not in ("goodput", "market"))
 
 
 def test_goodput_delivers_the_most_useful_eflop_on_every_workload(per_workload):
     g = per_workload["goodput"]["eflop"]
     for p in ("fifo", "backfill", "las"):
         assert np.all(g > 1.05 * per_workload[p]["eflop"]), p
-    assert np.all(g > 1.02 * per_workload["market"]["eflop"])  # market fills saturated workloads (4, 5) almost as well
+    assert np.all(g >= per_workload["market"]["eflop"])  # the elastic market comes close, never above
+
+
+def test_market_jct_within_15_percent_of_goodput_and_below_backfill(results):
+    assert results["market"]["jct"] <= 1.15 * results["goodput"]["jct"]
+    assert results["market"]["jct"] < results["backfill"]["jct"]
 
 
 def test_market_beats_fifo(results):
-    # periodic (5-minute) clearings fill free chips by value: shorter JCT and fuller fleet than FIFO
+    # event-driven clearings fill free chips by bid: shorter JCT and fuller fleet than FIFO
     assert results["market"]["jct"] < 0.8 * results["fifo"]["jct"]
     assert results["market"]["util"] > results["fifo"]["util"] + 0.03
     assert results["market"]["eflop"] > 1.05 * results["fifo"]["eflop"]

@@ -104,7 +104,7 @@ def test_cli_synth_then_simulate_compare_json(tmp_path):
     # self-contained (opens offline: no CDN script) and holds the five charts of the issue
     assert "src=\"https://cdn.plot.ly" not in html and "plotly.js v" in html
     for title in ("utilisation over time", "queue length", "JCT CDF", "MFU of completed jobs",
-                  "useful EFLOP lost to failures"):
+                  "useful EFLOP lost to failures", "useful EFLOP per buyer dollar"):
         assert title in html
 
 

@@ -37,8 +37,8 @@ def simulate(
     Fleets also: grid-mixed (6,400 chips: H100 NDR/RoCE/Ethernet, H200, A100 HDR/Ethernet, L40S, MI300X).
 
     Policies: fifo, backfill, las, goodput, market, gpuhour."""
-    from flopgrid.sim import RateTable, load_fleet, load_trace
     from flopgrid.sched import POLICIES, make_policy
+    from flopgrid.sim import RateTable, load_fleet, load_trace
     from flopgrid.sim.run import simulate as run_sim
 
     if fmt is not None and fmt not in FORMATS:
@@ -132,7 +132,7 @@ def synth(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Draw a synthetic trace from distributions fitted to a real one (flopgrid CSV)."""
-    from flopgrid.sim.traces.synth import synth_jobs, write_flopgrid_csv
+    from flopgrid.sim.traces.synth import write_flopgrid_csv
 
     specs = _synth_specs(like, jobs, fleet, load, days, seed)
     try:
@@ -144,7 +144,9 @@ def synth(
     if like == "llm-market":
         result["useful_eflop"] = _offered_eflop(specs)
     emit(result, as_json, lambda r: console.print(
-        f"wrote {r['jobs']:,} jobs over {r['days']:.1f} days ({r['gpu_hours']:,.0f} GPU-hours) to {r['out']}"))
+        f"wrote {r['jobs']:,} jobs over {r['days']:.1f} days ("
+        + (f"{r['useful_eflop']:,.0f} useful EFLOP" if "useful_eflop" in r else f"{r['gpu_hours']:,.0f} GPU-hours")
+        + f") to {r['out']}"))
 
 
 def _synth_specs(like: str, jobs: int | None, fleet: str | None, load: float | None, days: float | None, seed: int):

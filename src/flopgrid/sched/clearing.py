@@ -7,15 +7,19 @@ most once every `batch_s` seconds; events inside one batch clear together.
 
 One clearing:
 1. Bids: the first `lookahead` waiting jobs, each with its options (pool, gang, product,
-   value per chip-hour, preference score), in merit order (highest bid first).
-2. Each bid in turn takes its feasible option with the highest score (a larger gang is
-   preferred when its score is within `gang_tolerance` of the best): the gang can start
+   value per chip-hour, preference score), in merit order (highest bid per chip-hour, the
+   unit of the scarce good, first).
+2. Each bid in turn takes, among its feasible options whose score is within
+   `gang_tolerance` of the best feasible one, the fastest (`Option.speed`): the gang can start
    now, the bid's value per chip-hour covers the product's current price, and a pool held
    by a reservation is used only by jobs that end before the reserved start or fit in the
    chips left over then (EASY backfill, Lifka 1995). The job starts at the product's price.
-3. Prices of the next interval: `pricing.next_uniform_price` per product from the values of
-   the accepted and the unserved bids examined.
-4. Day-ahead: a multi-node gang (more chips than one node) that could not start reserves,
+   Prices (computed first, `_price_pass`): the same allocation on free chip counts at the
+   floors, then `pricing.next_uniform_price` per product from this clearing's accepted and
+   unserved bids (an unserved bid counts for a product only if its gang fits the chips the
+   product offered at the start of the clearing: it lost them to higher bids); every job started in the clearing pays its product's price (no cleared
+   buyer pays more than its bid).
+3. Day-ahead: a multi-node gang (more chips than one node) that could not start reserves,
    at most one per pool, the earliest time its gang frees up on the pool it prefers
    (running jobs' estimated ends, `base.earliest_start`); reservations are recomputed every
    `day_ahead_s` seconds or when their job starts, so small jobs cannot starve large ones.
@@ -30,7 +34,11 @@ from dataclasses import dataclass
 
 from flopgrid.sched.base import Policy, earliest_start, eflop_per_hour
 from flopgrid.sched.cluster import Cluster, JobLike, total_free_chips
-from flopgrid.sched.pricing import DEFAULT_MARKUP, drawn_value_usd_per_eflop, next_uniform_price
+from flopgrid.sched.pricing import (
+    DEFAULT_MARKUP,
+    drawn_value_usd_per_eflop,
+    next_uniform_price,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +48,7 @@ class Option:
     product: Hashable
     value_per_chip_hour: float  # what the buyer would pay at most, USD
     score: float  # the buyer's preference (higher is better)
+    speed: float = 0.0  # how fast the job runs on it (e.g. useful EFLOP per hour)
 
 
 class ClearingPolicy(Policy):
@@ -72,18 +81,19 @@ class ClearingPolicy(Policy):
     def options(self, cluster: Cluster, job: JobLike) -> list[Option]:
         raise NotImplementedError
 
-    def merit(self, job: JobLike) -> float:
-        raise NotImplementedError
+    def merit(self, cluster: Cluster, job: JobLike) -> float:
+        """Merit order key: the job's highest bid per chip-hour of any product it bids on."""
+        return max((o.value_per_chip_hour for o in self.job_options(cluster, job)), default=0.0)
 
     def after_clearing(self, cluster: Cluster, blocked: list[JobLike]) -> None:
         """Called after each clearing with the bids that did not start."""
 
-    def effective_score(self, o: Option) -> float:
-        """The buyer's preference for an option at the current prices (default: its score)."""
+    def effective_score(self, o: Option, prices: dict[Hashable, float]) -> float:
+        """The buyer's preference for an option at `prices` (default: its score)."""
         return o.score
 
-    def sells(self, o: Option) -> bool:
-        """Whether the option's pool sells at its product's current price (default: yes)."""
+    def sells(self, o: Option, prices: dict[Hashable, float]) -> bool:
+        """Whether the option's pool sells at its product's price (default: yes)."""
         return True
 
     def value_usd_per_eflop(self, cluster: Cluster, job: JobLike) -> float:
@@ -144,21 +154,19 @@ class ClearingPolicy(Policy):
         if not bids:
             self.after_clearing(cluster, [])
             return
-        bids.sort(key=lambda j: (-self.merit(j), j.spec.submit_s, j.index))
+        bids.sort(key=lambda j: (-self.merit(cluster, j), j.spec.submit_s, j.index))
         if now - self._resv_at_s >= self.day_ahead_s:
             self._resv.clear()
             self._resv_at_s = now
         held = {r[0]: (i, r) for i, r in self._resv.items()}  # pool -> (job index, reservation)
+        self.prices = self._price_pass(cluster, bids, held)
         extra = {p: r[2] for p, (_, r) in held.items()}
-        accepted: dict[Hashable, list[float]] = defaultdict(list)
-        unserved: dict[Hashable, list[float]] = defaultdict(list)
         blocked: list[JobLike] = []
         free = total_free_chips(cluster)
         for job in bids:
             opts = self.job_options(cluster, job)
-            chosen = self._choose(cluster, job, opts, held, extra) if free > 0 else None
+            chosen = self._choose(cluster, job, opts, held, extra, self.prices) if free > 0 else None
             if chosen is not None and cluster.start(job, chosen.pool, chosen.gang, self.prices[chosen.product]):
-                accepted[chosen.product].append(chosen.value_per_chip_hour)
                 free -= chosen.gang
                 self.started += 1
                 if job.index in self._resv:
@@ -168,22 +176,50 @@ class ClearingPolicy(Policy):
                     extra[chosen.pool] -= chosen.gang
                 continue
             blocked.append(job)
-            best: dict[Hashable, float] = {}
-            for o in opts:
-                best[o.product] = max(best.get(o.product, 0.0), o.value_per_chip_hour)
-            for prod, v in best.items():
-                unserved[prod].append(v)
             if free <= 0 and len(blocked) > 64:
                 break
-        for prod, floor in self._floors.items():
-            self.prices[prod] = next_uniform_price(floor, accepted.get(prod, ()), unserved.get(prod, ()))
         self._reserve(cluster, blocked)
         self.after_clearing(cluster, blocked)
 
-    def _choose(self, cluster: Cluster, job: JobLike, opts: list[Option], held, extra) -> Option | None:
+    def _price_pass(self, cluster: Cluster, bids: list[JobLike], held) -> dict[Hashable, float]:
+        """Step 3 on this clearing's own bids (ex-post, as an ISO's real-time price): allocate
+        in merit order on free chip counts at the floor prices, then price each product by
+        `next_uniform_price` from the accepted and unserved bids."""
+        free = [cluster.free_chips(p) for p in range(len(cluster.pools()))]
+        if not any(free):
+            return dict(self._floors)
+        offered = list(free)
+        accepted: dict[Hashable, list[float]] = defaultdict(list)
+        unserved: dict[Hashable, list[float]] = defaultdict(list)
+        extra = {p: r[2] for p, (_, r) in held.items()}
+        for job in bids:
+            opts = self.job_options(cluster, job)
+            o = self._choose(cluster, job, opts, held, extra, self._floors, free)
+            if o is not None:
+                accepted[o.product].append(o.value_per_chip_hour)
+                free[o.pool] -= o.gang
+                continue
+            best: dict[Hashable, float] = {}
+            for x in opts:
+                if x.gang <= offered[x.pool]:  # a bid that cannot use the chips offered does not price them
+                    best[x.product] = max(best.get(x.product, 0.0), x.value_per_chip_hour)
+            for prod, v in best.items():
+                unserved[prod].append(v)
+        return {prod: next_uniform_price(floor, accepted.get(prod, ()), unserved.get(prod, ()))
+                for prod, floor in self._floors.items()}
+
+    def _choose(self, cluster: Cluster, job: JobLike, opts: list[Option], held, extra, prices,
+                free: list[int] | None = None) -> Option | None:
+        """The bid's option (step 2) at `prices`; with `free` (chips per pool) feasibility is
+        counted on chips instead of asked of the cluster."""
         feasible: list[Option] = []
         for o in opts:
-            if o.value_per_chip_hour < self.prices[o.product] or not self.sells(o) or not cluster.can_start(o.pool, o.gang):
+            if o.value_per_chip_hour < prices[o.product] or not self.sells(o, prices):
+                continue
+            if free is not None:
+                if free[o.pool] < o.gang:
+                    continue
+            elif not cluster.can_start(o.pool, o.gang):
                 continue
             h = held.get(o.pool)
             if h is not None and h[0] != job.index:
@@ -193,11 +229,11 @@ class ClearingPolicy(Policy):
             feasible.append(o)
         if not feasible:
             return None
-        scored = [(self.effective_score(o), o) for o in feasible]
+        scored = [(self.effective_score(o, prices), o) for o in feasible]
         top = max(s for s, _ in scored)
         if top > 0:
             scored = [(s, o) for s, o in scored if s >= top * (1.0 - self.gang_tolerance)]
-        return max(scored, key=lambda so: (so[1].gang, so[0]))[1]
+        return max(scored, key=lambda so: (so[1].speed, so[0]))[1]
 
     def _reserve(self, cluster: Cluster, blocked: list[JobLike]) -> None:
         pools = cluster.pools()

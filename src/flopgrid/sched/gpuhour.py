@@ -80,15 +80,12 @@ class GpuHour(ClearingPolicy):
                     if asks[p].price_per_chip_hour <= limit]
         return out
 
-    def effective_score(self, o: Option) -> float:
+    def effective_score(self, o: Option, prices) -> float:
         """Peak FLOP/s per dollar of the class's current price; inside a class the cheapest ask."""
-        return self._peak[o.product] / self.prices[o.product] / (1.0 + 1e-6 * o.score)
+        return self._peak[o.product] / prices[o.product] / (1.0 + 1e-6 * o.score)
 
-    def sells(self, o: Option) -> bool:
-        return o.score <= self.prices[o.product]  # score holds the pool's ask
-
-    def merit(self, job) -> float:
-        return self._values.get(job.index, 0.0)
+    def sells(self, o: Option, prices) -> bool:
+        return o.score <= prices[o.product]  # score holds the pool's ask
 
     def admit(self, cluster, job) -> Admission:
         base = super().admit(cluster, job)

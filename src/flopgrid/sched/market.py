@@ -9,10 +9,10 @@ reservations for multi-node gangs).
   1/`min_fraction` of it) its value per chip-hour there is value x expected useful EFLOP
   per chip-hour (rate x expected goodput: slow fabrics, small islands and unreliable pools
   deliver less, so they clear lower), and its preference is useful EFLOP per dollar at the
-  pool's current price. It takes the largest gang whose useful EFLOP per dollar is within
-  `gang_tolerance` of its best option that can start now (a buyer gives up at most that
-  much cost-efficiency for speed).
-- Merit order: highest value per useful EFLOP first.
+  pool's current price. Of the options that can start now, it takes the fastest (most
+  useful EFLOP per hour) whose useful EFLOP per dollar is within `gang_tolerance` (10%) of
+  its best one: a buyer gives up at most that much cost-efficiency for speed.
+- Merit order: highest bid per chip-hour first (`ClearingPolicy.merit`).
 - Admission: a job whose value is below the cheapest useful EFLOP any pool offers it is
   rejected with that reason (no pool would ever sell to it).
 - Elastic like `goodput` (`elastic.grow` / `shrink_for`): idle chips are sold at the
@@ -63,15 +63,12 @@ class Market(ClearingPolicy):
                 ask = self._floors[p]
                 if e <= 0 or value * e / g < ask:
                     continue
-                out.append(Option(p, g, p, value * e / g, e / (g * ask) if ask > 0 else e))
+                out.append(Option(p, g, p, value * e / g, e / (g * ask) if ask > 0 else e, e))
         return out
 
-    def effective_score(self, o: Option) -> float:
-        price = self.prices[o.product]
+    def effective_score(self, o: Option, prices) -> float:
+        price = prices[o.product]
         return o.score * self._floors[o.product] / price if price > 0 else o.score
-
-    def merit(self, job) -> float:
-        return self._values.get(job.index, 0.0)
 
     def admit(self, cluster, job) -> Admission:
         base = super().admit(cluster, job)
@@ -103,6 +100,6 @@ class Market(ClearingPolicy):
         return v * extra_eflop_h >= self.prices[job.pool] * (g2 - g1)
 
     def _start_one(self, cluster, job) -> None:
-        o = self._choose(cluster, job, self.job_options(cluster, job), {}, {})
+        o = self._choose(cluster, job, self.job_options(cluster, job), {}, {}, self.prices)
         if o is not None:
             cluster.start(job, o.pool, o.gang, self.prices[o.product])

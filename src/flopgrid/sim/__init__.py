@@ -4,11 +4,11 @@ trace loaders, metrics (work and money), report.
 Imports sched (the policies), perf (MFU via flopgrid.perf when installed), reliability and
 market.prices."""
 
+from flopgrid.sched import POLICIES, make_policy
 from flopgrid.sim.engine import Simulation
 from flopgrid.sim.fleet import FLEETS, FleetSpec, PoolSpec, load_fleet
 from flopgrid.sim.jobs import Job, JobSpec
 from flopgrid.sim.metrics import summarize
-from flopgrid.sched import POLICIES, make_policy
 from flopgrid.sim.run import simulate
 from flopgrid.sim.throughput import RateTable
 from flopgrid.sim.traces import load_trace

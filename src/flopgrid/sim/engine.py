@@ -22,9 +22,9 @@ out (Tiresias, NSDI'19) and loses nothing but pays the restart cost on resume.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
-import itertools
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -32,14 +32,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from flopgrid.catalog import get_accelerator
-from flopgrid.reliability import node_failure_rate_per_s, young_daly_interval_s
+from flopgrid.reliability import (
+    expected_goodput,
+    node_failure_rate_per_s,
+    young_daly_interval_s,
+)
+from flopgrid.sched.cluster import PoolInfo
+from flopgrid.sched.pricing import offer_price_per_chip_hour
 from flopgrid.sim import events as ev
 from flopgrid.sim.fleet import FleetSpec
 from flopgrid.sim.jobs import COMPLETED, REJECTED, RUNNING, WAITING, Job, JobSpec
 from flopgrid.sim.placement import PoolState
-from flopgrid.reliability import expected_goodput
-from flopgrid.sched.cluster import PoolInfo
-from flopgrid.sched.pricing import offer_price_per_chip_hour
 from flopgrid.sim.throughput import RateTable
 
 if TYPE_CHECKING:

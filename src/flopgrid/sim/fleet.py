@@ -30,7 +30,12 @@ from flopgrid.catalog import CLUSTERS, Cluster, default_cluster, get_accelerator
 from flopgrid.catalog.cluster import GBIT
 from flopgrid.catalog.spec_files import format_validation_error, read_mapping
 from flopgrid.errors import UserInputError, did_you_mean
-from flopgrid.reliability import DEFAULT_CHECKPOINT_S, DEFAULT_REPAIR_S, DEFAULT_RESTART_S, LLAMA3_MTTF_CHIP_HOURS
+from flopgrid.reliability import (
+    DEFAULT_CHECKPOINT_S,
+    DEFAULT_REPAIR_S,
+    DEFAULT_RESTART_S,
+    LLAMA3_MTTF_CHIP_HOURS,
+)
 
 
 class PoolSpec(BaseModel):

@@ -48,4 +48,7 @@ def write_report(runs: list[tuple[dict[str, Any], Simulation]], out_dir: Path) -
     fig.update_layout(height=1100, title=f"flopgrid simulate: {runs[0][1].fleet.name}")
     path = out_dir / "report.html"
     fig.write_html(str(path), include_plotlyjs=True)  # self-contained: opens offline
+    from flopgrid.sim.report_money import add_money_panels
+
+    add_money_panels(runs, path)
     return path

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flopgrid.sched import make_policy
 from flopgrid.sim.engine import Simulation
 from flopgrid.sim.fleet import FleetSpec
 from flopgrid.sim.jobs import JobSpec
 from flopgrid.sim.metrics import summarize
-from flopgrid.sched import make_policy
 from flopgrid.sim.throughput import RateTable
 
 

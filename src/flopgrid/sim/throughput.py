@@ -8,10 +8,9 @@ peak. MFU comes from `flopgrid.perf.best_plan_mfu` (memoised there, cached again
 from __future__ import annotations
 
 from flopgrid.catalog import default_cluster, get_accelerator, get_model
+from flopgrid.errors import FlopgridError
 from flopgrid.flops import model_flops_per_token
 from flopgrid.sim.fleet import FleetSpec
-
-from flopgrid.errors import FlopgridError
 
 try:  # perf is a sibling layer; sim may import it
     from flopgrid.perf import best_plan_mfu as _best_plan_mfu

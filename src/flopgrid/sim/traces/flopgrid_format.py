@@ -91,10 +91,9 @@ def load_flopgrid(path: Path, seed: int = 0) -> TraceLoad:
             load.skipped["non-positive value_usd_per_eflop"] += 1
             continue
         hw = row.get("hardware") or None
-        if hw is not None:
-            if hw not in ACCELERATORS and hw not in ALIASES:
-                load.skipped["unknown hardware"] += 1
-                continue
+        if hw is not None and hw not in ACCELERATORS and hw not in ALIASES:
+            load.skipped["unknown hardware"] += 1
+            continue
         kept.append((t, int(g), str(row.get("id") or f"job-{i}"), model, d, tok, hw, val, str(row.get("job_class") or "")))
     if not kept:
         return load
