@@ -235,7 +235,11 @@ def test_removing_a_node_mid_run_resumes_on_another_node(grid, ray_cluster, faul
         removed["node_id"] = node_id
 
     try:
-        result, injected = _dispatch(grid, [fault_orders["lose-node"]], tmp_path, fault=remove_node)
+        # slower steps: the ranks of a removed raylet's node run on until their process notices,
+        # and must not reach the next checkpoint meanwhile
+        spec = JobSpec(steps=STEPS, checkpoint_every=EVERY, params={"step_sleep_s": 0.4}, hardware="cpu",
+                       peak_flops_per_chip=PEAK)
+        result, injected = _dispatch(grid, [fault_orders["lose-node"]], tmp_path, spec=spec, fault=remove_node)
     finally:
         ray_cluster.add_node(num_cpus=CHIPS_PER_NODE, resources={"chip": CHIPS_PER_NODE})  # back to three nodes
         ray_cluster.wait_for_nodes()
@@ -310,6 +314,14 @@ def test_a_gang_larger_than_the_free_chips_is_not_started_and_says_why(grid, ray
     assert "8 chips" in lease.reason and "nothing was started" in lease.reason and "free chip per node" in lease.reason
     assert not any(str(i.get("name", "")).endswith(f"-{lease.allocation_id}-0")
                    for i in ray.util.placement_group_table().values())
+    # a gang larger than any node is packed over the fewest nodes (PACK), whole
+    packed, strategy = reserve(997, 0, CHIPS_PER_NODE + 1, 1.0, 10.0, "chip")
+    try:
+        nodes = set(ray.util.placement_group_table(packed)["bundles_to_node_id"].values())
+        assert strategy == "PACK" and len(nodes) == 2
+    finally:
+        ray.util.remove_placement_group(packed)
+    assert _no_reservations_left()[0] == {}
     # while chips are held, a gang one larger than what is free is refused before any group exists
     held, _ = reserve(999, 0, NODES * CHIPS_PER_NODE - 1, 1.0, 10.0, "chip")
     try:
