@@ -89,6 +89,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "xdist_group(name): run on one xdist worker with the rest of its group")
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: absent with -p no:xdist
 def pytest_configure_node(node):
     node.workerinput["flopgrid_loadgroup"] = node.config.getvalue("dist") == "loadgroup"
 
