@@ -111,7 +111,7 @@ def grid(tmp_path_factory):
         with Client(srv.url, op) as c:
             still_open = c.create_market({"intervals": 2, "interval_minutes": 60}, gate_in(3600))["id"]
         yield {"srv": srv, "op": op, "dispatcher": dispatcher, "demo": demo, "faults": faults, "open": still_open,
-               "tmp": tmp}
+               "tmp": tmp, "db": db}
     finally:
         srv.stop()
 
@@ -346,6 +346,30 @@ def test_a_gang_larger_than_the_free_chips_is_not_started_and_says_why(grid, ray
         ray.util.remove_placement_group(held)
     groups, free, total = _no_reservations_left()
     assert not groups and free == total
+
+
+def test_the_store_sink_writes_readings_in_process(grid, fault_orders):
+    """The in-process path: a reading through `StoreSink` lands in the store the server reads."""
+    from flopgrid.api.auth import Caller
+    from flopgrid.api.participants.service import list_participants
+    from flopgrid.dispatch.readings import StoreSink
+    from flopgrid.store import open_store
+
+    store = open_store(grid["db"])
+    try:
+        me = next(p for p in list_participants(store) if p.name == "ray-dispatcher")
+        order = fault_orders["too-big"]  # never ran: nothing delivered
+        StoreSink(store, Caller(id=me.id, name=me.name, role="dispatcher")).post(
+            order.id, {"useful_eflop": 0.0, "provider_outage_minutes": 0.0, "badput_s": {}, "productive_s": 0.0})
+    finally:
+        store.close()
+    with Client(grid["srv"].url, grid["op"]) as c:
+        assert c.allocations(grid["faults"])  # the server still answers on the same database
+    import sqlite3
+
+    rows = sqlite3.connect(grid["db"].removeprefix("sqlite:///")).execute(
+        "select body from readings where allocation_id = ?", (order.id,)).fetchall()
+    assert [json.loads(b)["useful_eflop"] for (b,) in rows] == [0.0]
 
 
 def test_settlement_charges_the_outages_to_the_provider_and_balances(grid, fault_orders):
