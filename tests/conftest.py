@@ -74,3 +74,36 @@ def db_url(db_kind, request, tmp_path):
 
     pg = request.getfixturevalue("postgres_server") if db_kind == "postgresql" else None
     return make_db(db_kind, pg, tmp_path)
+
+
+
+def pytest_configure(config):
+    """With xdist (`-n 2`), keep tests marked `xdist_group` on one worker: the Ray dispatch tests
+    share one Ray cluster per module and settle what the module's earlier tests ran. Tests without
+    the mark are distributed as with `--dist load`. (xdist 3.8 tags grouped node ids itself only
+    on pytest < 9, and workers re-read the command line, hence the two hooks below.)"""
+    if getattr(config.option, "dist", "no") == "load":
+        config.option.dist = "loadgroup"
+    if getattr(config, "workerinput", {}).get("flopgrid_loadgroup"):
+        config.option.loadgroup = True
+    config.addinivalue_line("markers", "xdist_group(name): run on one xdist worker with the rest of its group")
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: absent with -p no:xdist
+def pytest_configure_node(node):
+    node.workerinput["flopgrid_loadgroup"] = node.config.getvalue("dist") == "loadgroup"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    if not getattr(config, "workerinput", {}).get("flopgrid_loadgroup"):
+        return
+    try:
+        from _pytest.nodeid import coerce_node_id  # pytest >= 9: node ids are structured
+    except ImportError:  # pytest < 9: xdist adds the @group suffix itself
+        return
+    for item in items:
+        names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                        for m in item.iter_markers("xdist_group")})
+        if names and "@" not in item.nodeid:
+            item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(names)}")

@@ -58,6 +58,9 @@ def _register() -> None:
 
     serve_cmd.register(app)
     client_cmd.register(app)
+    from flopgrid.cli import dispatch_cmd
+
+    dispatch_cmd.register(app)
 
 
 _register()

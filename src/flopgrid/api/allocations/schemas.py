@@ -29,6 +29,7 @@ class Reading(MeteredAllocation):
     bid: str | None = None  # type: ignore[assignment]
     pool: str | None = None  # type: ignore[assignment]
     badput_s: dict[str, float] = Field(default_factory=dict, description="badput seconds by category (meter)")
+    productive_s: float | None = Field(default=None, ge=0, description="productive seconds (meter)")
 
 
 class ReadingOut(BaseModel):
