@@ -31,6 +31,7 @@ class Las(Policy):
         self._reset: dict[int, float] = {}  # attained service forgiven by the starvation guard
         self._seg: dict[int, float] = {}  # start of the current run segment
         self._pending: dict[int, float] = {}
+        self._job: dict[int, object] = {}  # running jobs with a pending demotion, by index
 
     def _attained(self, cluster, job) -> float:
         a = job.attained_chip_s - self._reset.get(job.index, 0.0)
@@ -43,6 +44,7 @@ class Las(Policy):
 
     def on_start(self, cluster, job) -> None:
         self._seg[job.index] = cluster.now
+        self._job[job.index] = job
         lvl = self.level(cluster, job)
         if lvl < len(self.thresholds):
             t = cluster.now + (self.thresholds[lvl] - self._attained(cluster, job)) / job.gang + 1e-6
@@ -51,14 +53,15 @@ class Las(Policy):
 
     def on_stop(self, cluster, job) -> None:
         self._pending.pop(job.index, None)
+        self._job.pop(job.index, None)
 
     def on_timer(self, cluster, tag) -> None:
         _, index, t = tag
         if self._pending.get(index) != t:
             return
         del self._pending[index]
-        job = next((r for r in cluster.running() if r.index == index), None)
-        if job is not None:  # demoted: schedule the next demotion
+        job = self._job.get(index)
+        if job is not None and job.state == "running":  # demoted: schedule the next demotion
             self._seg_restart(cluster, job)
 
     def _seg_restart(self, cluster, job) -> None:
