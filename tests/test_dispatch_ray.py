@@ -289,10 +289,10 @@ def test_a_lease_past_its_ttl_is_stopped_and_gives_its_chips_back(ray_cluster, t
 
     spec = JobSpec(steps=200, checkpoint_every=EVERY, params={"step_sleep_s": 0.2}, hardware="cpu",
                    peak_flops_per_chip=PEAK)
-    result = Dispatcher([AllocationOrder(9001, "ttl", "pool-a", 2, ttl_s=6.0)], spec, tmp_path, timing=TIMING,
+    result = Dispatcher([AllocationOrder(9001, "ttl", "pool-a", 2, ttl_s=15.0)], spec, tmp_path, timing=TIMING,
                         poll_s=0.1).run(timeout_s=120)
     lease = result.leases[0]
-    assert lease.state == "expired" and "TTL of 6 s" in lease.reason and lease.attempts == 1
+    assert lease.state == "expired" and "TTL of 15 s" in lease.reason and lease.attempts == 1
     assert 0 < meter_figures(tmp_path / "alloc-9001")["steps"] < 200
     groups, free, total = _no_reservations_left()
     assert not groups and free == total

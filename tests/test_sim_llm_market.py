@@ -72,7 +72,7 @@ def test_cli_synth_llm_market_round_trip(tmp_path, cli):
             "--json", "--report", str(tmp_path / "rep"))
     assert r.returncode == 0, r.stderr
     html = (tmp_path / "rep/report.html").read_text()
-    assert "where each class of job ran" in html and "fine-tune" in html
+    assert "Where each class of job ran" in html and "fine-tune" in html
     runs = json.loads(r.stdout)["runs"]
     for m in runs:
         assert m["buyer_usd"] == m["provider_revenue_usd"] > 0

@@ -26,8 +26,9 @@ def register(app: typer.Typer) -> None:
         engine: str = typer.Option("ray", "--engine", help="execution engine: ray"),
         address: str = typer.Option("local", "--address",
                                     help="Ray cluster: auto (a running one), local (start one here), or host:port"),
-        job: str = typer.Option("flopgrid.examples.gang_gpt:train", "--job",
-                                help="the training function every rank runs (module:function)"),
+        job: str = typer.Option("flopgrid.examples.gang_gpt:train", "--job", show_default=False,
+                                help="the training function every rank runs, as module:function "
+                                     "(default: the bundled small GPT, trained with DDP on gloo)"),
         params: Optional[str] = typer.Option(None, "--params", help="JSON object passed to the job as ctx.params"),
         steps: int = typer.Option(20, "--steps", min=1, help="training steps per allocation"),
         checkpoint_every: int = typer.Option(5, "--checkpoint-every", min=0, help="steps between checkpoints (0: none)"),

@@ -70,9 +70,11 @@ def diagnose(log: LogContents, overrides: Overrides | None = None) -> Diagnosis:
     notes = list(f.notes)
     cluster = run_cluster(f.hardware, f.chips, f.dtype, f.peak_flops_per_chip, f.memory_bytes, f.memory_bytes_per_s)
     pred, applied = predict_plan(f.model, cluster, f.chips, f.plan, f.global_batch_tokens, f.dtype, f.framework)
-    best = best_plan(f.model, cluster, f.chips, f.global_batch_tokens, f.dtype, f.framework)
+    # the ceiling is searched on the same stack the declared plan was predicted on
+    best = best_plan(f.model, cluster, f.chips, f.global_batch_tokens, f.dtype, f.framework if applied else None)
     if f.framework is not None and not applied:
-        notes.append(f"framework {f.framework!r} recorded; this perf model takes no framework profile (not applied)")
+        notes.append(f"framework {f.framework!r} recorded; no perf profile of that name runs the declared plan, so the "
+                     "model's default stack is used (flopgrid predict --framework lists the profiles)")
     if not pred.fits:
         notes.append(f"the model predicts the declared plan does not fit ({pred.memory_gib_per_chip:.1f} of "
                      f"{pred.hbm_gib_per_chip:.1f} GiB per chip), yet it ran")

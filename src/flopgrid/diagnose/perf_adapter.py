@@ -58,12 +58,18 @@ def run_cluster(hardware: str, chips: int, dtype: str, peak_flops_per_chip: floa
 
 
 def perf_call(fn: Callable[..., Any], *args: Any, framework: str | None = None, **kwargs: Any) -> tuple[Any, bool]:
-    """`fn(*args, **kwargs)` with `framework=` added when given and `fn` accepts it;
-    returns (result, whether the framework was applied)."""
+    """`fn(*args, **kwargs)` with `framework=` added when given, `fn` accepts it and the
+    profile exists and can run the call; returns (result, whether the framework was applied)."""
     applied = framework is not None and "framework" in inspect.signature(fn).parameters
     if applied:
-        kwargs["framework"] = framework
-    return fn(*args, **kwargs), applied
+        try:
+            return fn(*args, framework=framework, **kwargs), True
+        except UserInputError:
+            # the log's framework names no perf profile (an integration such as hf-trainer,
+            # lightning or ddp), or its profile cannot run the plan the run declares: the
+            # prediction uses perf's default stack and the diagnosis says so (framework_applied)
+            pass
+    return fn(*args, **kwargs), False
 
 
 def predict_plan(model, cluster: Cluster, chips: int, plan: Plan, global_batch_tokens: int, dtype: str,
