@@ -38,8 +38,8 @@ FORMATS: dict[str, Format] = {
                      "a clearing result (clear --json; input of settle)"),
     "delivery": Format("flopgrid.market.delivery:Delivery", "delivery.md", "delivery.json",
                        "metered delivery of a cleared market (settle)"),
-    "framework-profile": Format("flopgrid.catalog.framework:FrameworkProfile", "framework-profile.md",
-                                "framework-profile.yaml", "a training software stack (--framework of predict, plan)"),
+    "framework": Format("flopgrid.catalog.framework:FrameworkProfile", "framework-profile.md",
+                        "framework-profile.yaml", "a training software stack (--framework of predict, plan)"),
 }
 
 
