@@ -21,7 +21,10 @@ STEPS, EVERY, KILL_AFTER = 30, 5, 12
 
 def _demo(out, *extra):
     return [sys.executable, "-m", "flopgrid", "meter", "demo", "--steps", str(STEPS), "--out", str(out),
-            "--size", "tiny", "--batch-size", "4", "--threads", "1", "--checkpoint-every", str(EVERY), *extra]
+            "--size", "tiny", "--batch-size", "4", "--threads", "1", "--checkpoint-every", str(EVERY),
+            # 50 ms per step: the 20 ms poll below kills inside step KILL_AFTER + 1, well before the
+            # next checkpoint (a tiny step takes a few ms on a quiet machine: the kill could land after it)
+            "--inject-data-stall-s", "0.05", *extra]
 
 
 def _raw_events(path):
