@@ -32,7 +32,7 @@ from collections import defaultdict
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from flopgrid.sched.base import Policy, earliest_start, eflop_per_hour
+from flopgrid.sched.base import ACCEPT, Admission, Policy, earliest_start, eflop_per_hour
 from flopgrid.sched.cluster import Cluster, JobLike, total_free_chips
 from flopgrid.sched.pricing import (
     DEFAULT_MARKUP,
@@ -119,6 +119,20 @@ class ClearingPolicy(Policy):
         return min(costs, default=math.inf)
 
     # -- loop ----------------------------------------------------------------
+    #: why admission rejects a job no option of which clears at its limit (set per market)
+    no_option_reason = "no option clears at the job's limit price"
+
+    def admit(self, cluster: Cluster, job: JobLike) -> Admission:
+        """Accept a job only if some option of it can clear at its limit price."""
+        base = super().admit(cluster, job)
+        if not base.accept:
+            return base
+        if not self._floors:
+            self.setup(cluster)
+        if not self.job_options(cluster, job):
+            return Admission(False, self.no_option_reason)
+        return ACCEPT
+
     def setup(self, cluster: Cluster) -> None:
         self._floors = self.floors(cluster)
         self.prices = dict(self._floors)

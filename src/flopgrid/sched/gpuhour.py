@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from flopgrid.sched.base import ACCEPT, Admission
 from flopgrid.sched.clearing import ClearingPolicy, Option
 
 ASSUMED_MFU = 0.40
@@ -36,6 +35,7 @@ IB_MIN_BYTES_PER_S = 100e9 / 8  # EDR InfiniBand, 100 Gb/s per chip
 
 
 class GpuHour(ClearingPolicy):
+    no_option_reason = "limit price (value per EFLOP at the assumed MFU) below every ask of the classes it fits"
     name = "gpuhour"
 
     def __init__(self, seed: int = 0, batch_s: float = 30.0, lookahead: int = 512, day_ahead_s: float = 600.0,
@@ -87,12 +87,3 @@ class GpuHour(ClearingPolicy):
     def sells(self, o: Option, prices) -> bool:
         return o.score <= prices[o.product]  # score holds the pool's ask
 
-    def admit(self, cluster, job) -> Admission:
-        base = super().admit(cluster, job)
-        if not base.accept:
-            return base
-        if not self._floors:
-            self.setup(cluster)
-        if not self.job_options(cluster, job):
-            return Admission(False, "limit price (value per EFLOP at the assumed MFU) below every ask of the classes it fits")
-        return ACCEPT

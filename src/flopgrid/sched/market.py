@@ -23,12 +23,13 @@ reservations for multi-node gangs).
 from __future__ import annotations
 
 from flopgrid.sched import elastic
-from flopgrid.sched.base import ACCEPT, Admission, eflop_per_hour, gang_options
+from flopgrid.sched.base import eflop_per_hour, gang_options
 from flopgrid.sched.clearing import ClearingPolicy, Option
 from flopgrid.sched.cluster import total_free_chips
 
 
 class Market(ClearingPolicy):
+    no_option_reason = "value per useful EFLOP below the cheapest offer of every pool it fits"
     name = "market"
     elastic = True
 
@@ -70,15 +71,6 @@ class Market(ClearingPolicy):
         price = prices[o.product]
         return o.score * self._floors[o.product] / price if price > 0 else o.score
 
-    def admit(self, cluster, job) -> Admission:
-        base = super().admit(cluster, job)
-        if not base.accept:
-            return base
-        if not self._floors:
-            self.setup(cluster)
-        if not self.job_options(cluster, job):
-            return Admission(False, "value per useful EFLOP below the cheapest offer of every pool it fits")
-        return ACCEPT
 
     # -- elastic -------------------------------------------------------------
     def after_clearing(self, cluster, blocked: list) -> None:
