@@ -237,7 +237,9 @@ def test_removing_a_node_mid_run_resumes_on_another_node(grid, ray_cluster, faul
     try:
         # slower steps: the ranks of a removed raylet's node run on until their process notices,
         # and must not reach the next checkpoint meanwhile
-        spec = JobSpec(steps=STEPS, checkpoint_every=EVERY, params={"step_sleep_s": 0.4}, hardware="cpu",
+        # (a real node death stops them at once; a removed raylet's workers can take a few seconds
+        # to notice, so steps are 1 s: two steps to go before the checkpoint after step 7)
+        spec = JobSpec(steps=STEPS, checkpoint_every=EVERY, params={"step_sleep_s": 1.0}, hardware="cpu",
                        peak_flops_per_chip=PEAK)
         result, injected = _dispatch(grid, [fault_orders["lose-node"]], tmp_path, spec=spec, fault=remove_node)
     finally:
