@@ -75,6 +75,8 @@ def test_server_refusals_are_one_line_naming_the_field(env):
 def test_auto_runs_the_timeline(env):
     url, k = env["srv"].url, env["keys"]
     c = httpx.Client(base_url=url, timeout=30)
+    # its own pool: under xdist this test may run without the module's first test (which registers pools)
+    assert c.post("/v1/pools", json=small_pool("pool-auto", "p1"), headers=auth(k["provider"])).status_code == 201
     mid = c.post("/v1/markets", json={"horizon": {"intervals": 4}, "gate_closure_at": gate_in(2.0)},
                  headers=auth(k["operator"])).json()["id"]
     assert c.post("/v1/bids", json={**small_bid("auto-1", "b1", price=9), "market": mid},
