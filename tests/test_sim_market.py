@@ -123,6 +123,24 @@ def test_gpuhour_buyer_rule():
     assert all(j.state == COMPLETED for j in sim.jobs)
 
 
+def test_gpuhour_class_price_is_the_marginal_ask_not_an_unserved_bid():
+    # One H100 class of two pools: Ethernet at $1.90 and InfiniBand at $3.10. A 32-chip gang
+    # (limit $5.70 per chip-hour, rule 4) accepts only the InfiniBand pool (rule 3), which is
+    # idle: the uniform class price is the marginal seller's ask, $3.10, not the gang's limit.
+    ib = {"scale_up_domain": 8, "scale_out_bytes_per_s": 400e9 / 8}
+    fleet = FleetSpec(name="one-class", pools=(
+        PoolSpec(id="h100-eth", hardware="h100-sxm", chips=64, cluster=SLOW, price_per_chip_hour=1.9),
+        PoolSpec(id="h100-ib", hardware="h100-sxm", chips=64, cluster=ib, price_per_chip_hour=3.1),
+    ))
+    big = JobSpec(id="b", submit_s=0.0, chips=32, model="mpt-1b", duration_s=600.0, value_usd_per_eflop=4.0)
+    m, sim = simulate(fleet, [big], "gpuhour", failures=False, rates=RateTable(fleet))
+    job = sim.jobs[0]
+    assert job.state == COMPLETED and job.pool == 1
+    assert job.price_per_chip_hour == pytest.approx(3.1)
+    held_h = sum(job.held_chip_s_by_pool.values()) / 3600
+    assert m["buyer_usd"] == pytest.approx(held_h * 3.1, abs=1e-6)  # not held_h x $5.70
+
+
 def test_offer_price_defaults():
     assert offer_price_per_chip_hour("h100-sxm") == 1.9  # bottom of the published range
     assert offer_price_per_chip_hour("v100-sxm") == 0.5  # fallback table

@@ -14,11 +14,16 @@ One clearing:
    now, the bid's value per chip-hour covers the product's current price, and a pool held
    by a reservation is used only by jobs that end before the reserved start or fit in the
    chips left over then (EASY backfill, Lifka 1995). The job starts at the product's price.
-   Prices (computed first, `_price_pass`): the same allocation on free chip counts at the
-   floors, then `pricing.next_uniform_price` per product from this clearing's accepted and
-   unserved bids (an unserved bid counts for a product only if its gang fits the chips the
-   product offered at the start of the clearing: it lost them to higher bids); every job started in the clearing pays its product's price (no cleared
-   buyer pays more than its bid).
+   Prices (computed first, `_price_pass`): the same allocation on free chip counts with
+   every pool selling at its own ask (the supply curve: cheapest offers first, as a bid's
+   preference orders them), then `pricing.next_uniform_price` per product from the highest
+   ask that allocation dispatched in the product (the marginal offer: a product of several
+   pools, such as a GPU-hour class, is priced at least at its most expensive seller that
+   is needed, never at a bid that went unserved only because the price was below an idle
+   seller's ask) and this clearing's accepted and unserved bids (an unserved bid counts for
+   a product only if its gang fits the chips the product offered at the start of the
+   clearing: it lost them to higher bids). Every job started in the clearing pays its
+   product's price (no cleared buyer pays more than its bid, no seller less than its ask).
 3. Day-ahead: a multi-node gang (more chips than one node) that could not start reserves,
    at most one per pool, the earliest time its gang frees up on the pool it prefers
    (running jobs' estimated ends, `base.earliest_start`); reservations are recomputed every
@@ -199,18 +204,22 @@ class ClearingPolicy(Policy):
         """Step 3 on this clearing's own bids (ex-post, as an ISO's real-time price): allocate
         in merit order on free chip counts at the floor prices, then price each product by
         `next_uniform_price` from the accepted and unserved bids."""
-        free = [cluster.free_chips(p) for p in range(len(cluster.pools()))]
+        pools = cluster.pools()
+        free = [cluster.free_chips(p) for p in range(len(pools))]
         if not any(free):
             return dict(self._floors)
         offered = list(free)
         accepted: dict[Hashable, list[float]] = defaultdict(list)
         unserved: dict[Hashable, list[float]] = defaultdict(list)
+        marginal_ask: dict[Hashable, float] = {}  # the highest ask dispatched per product
         extra = {p: r[2] for p, (_, r) in held.items()}
         for job in bids:
             opts = self.job_options(cluster, job)
-            o = self._choose(cluster, job, opts, held, extra, self._floors, free)
+            o = self._choose(cluster, job, opts, held, extra, self._floors, free, at_ask=True)
             if o is not None:
                 accepted[o.product].append(o.value_per_chip_hour)
+                ask = pools[o.pool].price_per_chip_hour
+                marginal_ask[o.product] = max(marginal_ask.get(o.product, ask), ask)
                 free[o.pool] -= o.gang
                 continue
             best: dict[Hashable, float] = {}
@@ -219,16 +228,22 @@ class ClearingPolicy(Policy):
                     best[x.product] = max(best.get(x.product, 0.0), x.value_per_chip_hour)
             for prod, v in best.items():
                 unserved[prod].append(v)
-        return {prod: next_uniform_price(floor, accepted.get(prod, ()), unserved.get(prod, ()))
+        return {prod: next_uniform_price(max(floor, marginal_ask.get(prod, floor)), accepted.get(prod, ()),
+                                         unserved.get(prod, ()))
                 for prod, floor in self._floors.items()}
 
     def _choose(self, cluster: Cluster, job: JobLike, opts: list[Option], held, extra, prices,
-                free: list[int] | None = None) -> Option | None:
+                free: list[int] | None = None, at_ask: bool = False) -> Option | None:
         """The bid's option (step 2) at `prices`; with `free` (chips per pool) feasibility is
-        counted on chips instead of asked of the cluster."""
+        counted on chips instead of asked of the cluster; `at_ask`: every pool sells at its own
+        ask (the supply curve of the price pass) instead of at its product's price."""
         feasible: list[Option] = []
+        asks = cluster.pools()
         for o in opts:
-            if o.value_per_chip_hour < prices[o.product] or not self.sells(o, prices):
+            if at_ask:
+                if o.value_per_chip_hour < asks[o.pool].price_per_chip_hour:
+                    continue
+            elif o.value_per_chip_hour < prices[o.product] or not self.sells(o, prices):
                 continue
             if free is not None:
                 if free[o.pool] < o.gang:

@@ -21,7 +21,9 @@ The buyer's rule (a careful buyer with public information, not a straw man):
    the middle of published large-run MFUs (GPT-3 21%, PaLM 46.2%, MegaScale 55.2%).
 Blind to MFU differences between pools, to island size beyond the filter and to
 reliability. Sellers: a pool sells only at or above its ask; the job goes to the cheapest
-ask of its class that can start it; everyone pays the class's uniform price.
+ask of its class that can start it; everyone pays the class's uniform price, which is the
+ask of the most expensive pool of the class the clearing needs (the marginal offer), or
+more only when the class's free chips run out (`clearing.ClearingPolicy._price_pass`).
 """
 
 from __future__ import annotations
