@@ -3,12 +3,12 @@
 JCT comes from runs to completion; utilisation and useful EFLOP are measured over the
 workloads' 8-hour submission window (every policy gets the same wall time). Means over
 workloads 1-8 at the time of writing (`flopgrid.sim` defaults, seed 0, failures on):
-avg JCT h fifo 2.53, backfill 1.51, las 0.91, goodput 0.85, market 0.94, gpuhour 0.82;
-utilisation (8 h) fifo 0.678, backfill 0.741, las 0.698, goodput 0.869, market 0.838, gpuhour
-0.594; useful EFLOP (8 h) fifo 100.8, backfill 110.1, las 98.1, goodput 126.3, market 121.0,
-gpuhour 86.3. Per workload, elastic goodput has 0.30-0.70 x fifo's JCT and 7-32% more useful
-EFLOP than fifo, backfill and las. The market (event-driven batches of 30 s, elastic) is
-within 15% of goodput's mean JCT and below backfill's (issue 11).
+avg JCT h fifo 2.53, backfill 1.51, las 0.91, goodput 0.84, market 0.75, gpuhour 0.81;
+utilisation (8 h) fifo 0.678, backfill 0.741, las 0.698, goodput 0.863, market 0.869, gpuhour
+0.596; useful EFLOP (8 h) fifo 99.0, backfill 108.4, las 96.8, goodput 123.8, market 123.2,
+gpuhour 85.4. Per workload, elastic goodput has 0.30-0.70 x fifo's JCT and 7-32% more useful
+EFLOP than fifo, backfill and las. The market (event-driven batches of 30 s, elastic, gangs
+by surplus per hour) is within 15% of goodput's mean JCT and below backfill's (issue 11).
 """
 
 from __future__ import annotations
@@ -72,7 +72,9 @@ def test_goodput_delivers_the_most_useful_eflop_on_every_workload(per_workload):
     g = per_workload["goodput"]["eflop"]
     for p in ("fifo", "backfill", "las"):
         assert np.all(g > 1.05 * per_workload[p]["eflop"]), p
-    assert np.all(g >= per_workload["market"]["eflop"])  # the elastic market comes close, never above
+    # the elastic market (surplus-driven gangs, the same 1/4-1x range) delivers goodput's work
+    # to within 5% on every workload, either side
+    assert np.all(np.abs(per_workload["market"]["eflop"] / g - 1.0) <= 0.05)
 
 
 def test_market_jct_within_15_percent_of_goodput_and_below_backfill(results):

@@ -6,18 +6,22 @@ reservations for multi-node gangs).
   a pool's floor is its posted offer (`Cluster.pools()[p].price_per_chip_hour`).
 - Each job bids its own value in USD per useful EFLOP (trace, else the documented draw).
   For every (pool, gang) it could run on (its request and powers of two down to
-  1/`min_fraction` of it) its value per chip-hour there is value x expected useful EFLOP
-  per chip-hour (rate x expected goodput: slow fabrics, small islands and unreliable pools
-  deliver less, so they clear lower), and its preference is useful EFLOP per dollar at the
-  pool's current price. Of the options that can start now, it takes the fastest (most
-  useful EFLOP per hour) whose useful EFLOP per dollar is within `gang_tolerance` (10%) of
-  its best one: a buyer gives up at most that much cost-efficiency for speed.
+  1/`min_fraction` of it: the same acceptable gangs as `goodput`'s elastic jobs) its value
+  per chip-hour there is value x expected useful EFLOP per chip-hour (rate x expected
+  goodput: slow fabrics, small islands and unreliable pools deliver less, so they clear
+  lower). Of the options that can start now it takes the one with the most surplus per
+  hour at the pools' current prices, value x useful EFLOP per hour - price x chips: the
+  welfare an hour of that allocation adds (DESIGN.md market step 2 maximises the same
+  welfare per interval), so a buyer pays for speed exactly as far as its value covers
+  it (most useful EFLOP per hour first when values are far above the asks; the cheapest
+  useful EFLOP when they are close). Ties go to the faster option.
 - Merit order: highest bid per chip-hour first (`ClearingPolicy.merit`).
 - Admission: a job whose value is below the cheapest useful EFLOP any pool offers it is
   rejected with that reason (no pool would ever sell to it).
 - Elastic like `goodput` (`elastic.grow` / `shrink_for`): idle chips are sold at the
   pool's current price to running jobs whose extra useful EFLOP is worth more to them
-  than the extra chips cost; grown chips go back when a waiting job needs them.
+  than the extra chips cost (the same surplus rule); grown chips go back when a waiting
+  job needs them.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ class Market(ClearingPolicy):
     elastic = True
 
     def __init__(self, seed: int = 0, batch_s: float = 30.0, lookahead: int = 512, day_ahead_s: float = 600.0,
-                 gang_tolerance: float = 0.1, min_fraction: int = 2, max_grow: int = 4, grow_period_s: float = 60.0,
+                 gang_tolerance: float = 0.0, min_fraction: int = 4, max_grow: int = 4, grow_period_s: float = 60.0,
                  min_gain: float = 4.0, markup: tuple[float, float] | None = None) -> None:
         super().__init__(batch_s=batch_s, lookahead=lookahead, day_ahead_s=day_ahead_s, gang_tolerance=gang_tolerance,
                          seed=seed, **({} if markup is None else {"markup": markup}))
@@ -64,12 +68,12 @@ class Market(ClearingPolicy):
                 ask = self._floors[p]
                 if e <= 0 or value * e / g < ask:
                     continue
-                out.append(Option(p, g, p, value * e / g, e / (g * ask) if ask > 0 else e, e))
+                out.append(Option(p, g, p, value * e / g, (value * e / g - ask) * g, e))
         return out
 
     def effective_score(self, o: Option, prices) -> float:
-        price = prices[o.product]
-        return o.score * self._floors[o.product] / price if price > 0 else o.score
+        """Surplus per hour at the pool's current price (USD per hour)."""
+        return (o.value_per_chip_hour - prices[o.product]) * o.gang
 
 
     # -- elastic -------------------------------------------------------------
