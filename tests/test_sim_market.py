@@ -141,6 +141,24 @@ def test_gpuhour_class_price_is_the_marginal_ask_not_an_unserved_bid():
     assert m["buyer_usd"] == pytest.approx(held_h * 3.1, abs=1e-6)  # not held_h x $5.70
 
 
+def test_market_completes_a_partly_served_gang_when_chips_free_up():
+    # Pool a has 8 chips, pool b 16. Y takes b at 0 s; X (16 chips, 20 h) clears at 30 s on
+    # the 8 chips of a (half its request: all that is free). When Y ends, X restarts at its
+    # full 16 chips on b (the rest of its bid, re-cleared on the completion).
+    fleet = FleetSpec(name="partial", pools=(
+        PoolSpec(id="a", hardware="v100-sxm", chips=8, cluster=FAST, price_per_chip_hour=0.5),
+        PoolSpec(id="b", hardware="v100-sxm", chips=16, cluster=FAST, price_per_chip_hour=0.5),
+    ))
+    y = JobSpec(id="y", submit_s=0.0, chips=16, model="gpt2-124m", duration_s=600.0, value_usd_per_eflop=50.0)
+    x = JobSpec(id="x", submit_s=1.0, chips=16, model="gpt2-124m", duration_s=20 * 3600.0, value_usd_per_eflop=50.0)
+    sim = Simulation(fleet, [y, x], Market(), failures=False, rates=RateTable(fleet)).run()
+    jy, jx = sim.jobs
+    assert jy.state == jx.state == COMPLETED and jy.pool == 1
+    assert jx.first_start_s == pytest.approx(30.0) and set(jx.held_chip_s_by_pool) == {0, 1}
+    assert (jx.pool, jx.gang) == (1, 16)
+    assert jx.held_chip_s_by_pool[0] / 8 < 1.2 * (jy.end_s - 30.0)  # a only until Y's chips were free
+
+
 def test_offer_price_defaults():
     assert offer_price_per_chip_hour("h100-sxm") == 1.9  # bottom of the published range
     assert offer_price_per_chip_hour("v100-sxm") == 0.5  # fallback table

@@ -48,10 +48,24 @@ def shrink_for(cluster: Cluster, blocked: list[JobLike], smallest_gang: Callable
             break
 
 
+def _saved_s(cluster: Cluster, value: Value, r: JobLike, pool: int, gang: int, min_gain: float) -> float:
+    """Seconds `r` finishes sooner on (pool, gang) after paying that pool's restart cost;
+    0 unless that beats `min_gain` x the restart cost."""
+    rate1 = value(r, r.pool, r.gang)
+    rate2 = value(r, pool, gang)
+    if rate1 <= 0 or rate2 <= rate1:
+        return 0.0
+    rem = cluster.remaining_flop(r)
+    restart = cluster.pools()[pool].restart_s
+    saved = rem / rate1 - rem / rate2 - restart
+    return saved if saved > min_gain * max(restart, 1.0) else 0.0
+
+
 def grow(cluster: Cluster, value: Value, max_grow: int, min_gain: float,
-         accept: Callable[[JobLike, int, int], bool] = lambda r, g1, g2: True,
+         accept: Callable[[JobLike, int, int], bool] = lambda r, p, g: True,
          price: Callable[[int], float | None] = lambda p: None) -> None:
-    """Double running jobs into idle chips (see the module docstring)."""
+    """Double running jobs into idle chips (see the module docstring); `accept(job, pool,
+    gang)` may veto a candidate."""
     pools = cluster.pools()
     options = []
     for r in cluster.running():
@@ -60,14 +74,8 @@ def grow(cluster: Cluster, value: Value, max_grow: int, min_gain: float,
             continue
         if cluster.free_chips(r.pool) < r.gang:
             continue
-        rate1 = value(r, r.pool, r.gang)
-        rate2 = value(r, r.pool, g2)
-        if rate2 <= rate1 or rate1 <= 0:
-            continue
-        rem = cluster.remaining_flop(r)
-        restart = pools[r.pool].restart_s
-        saved_s = rem / rate1 - rem / rate2 - restart
-        if saved_s <= min_gain * max(restart, 1.0) or not accept(r, r.gang, g2):
+        saved_s = _saved_s(cluster, value, r, r.pool, g2, min_gain)
+        if saved_s <= 0 or not accept(r, r.pool, g2):
             continue
         options.append((-saved_s / r.gang, r.index, r))
     options.sort(key=lambda o: (o[0], o[1]))
@@ -75,3 +83,32 @@ def grow(cluster: Cluster, value: Value, max_grow: int, min_gain: float,
         g2 = r.gang * 2
         if cluster.free_chips(r.pool) >= r.gang and cluster.can_resize(r, r.pool, g2):
             cluster.resize(r, r.pool, g2, price(r.pool))
+
+
+def complete_partial(cluster: Cluster, value: Value, min_gain: float,
+                     accept: Callable[[JobLike, int, int], bool] = lambda r, p, g: True,
+                     price: Callable[[int], float | None] = lambda p: None) -> None:
+    """Running jobs below their requested gang (they started smaller because chips were
+    short) restart at their request on one of `pools` with enough idle chips when that
+    finishes them sooner by `min_gain` x the restart cost: the rest of a partly served bid,
+    cleared once chips free up. Largest saving first; `accept(job, pool, gang)` may veto."""
+    options = []
+    pools = range(len(cluster.pools()))
+    for r in cluster.running():
+        g = r.spec.chips
+        if r.gang >= g:
+            continue
+        best = None
+        for p in pools:
+            if cluster.free_chips(p) < (g - r.gang if p == r.pool else g):
+                continue
+            saved_s = _saved_s(cluster, value, r, p, g, min_gain)
+            if saved_s > (best[0] if best else 0.0) and accept(r, p, g):
+                best = (saved_s, p)
+        if best is not None:
+            options.append((-best[0], r.index, r, best[1]))
+    options.sort(key=lambda o: (o[0], o[1]))
+    for _, _, r, p in options:
+        g = r.spec.chips
+        if cluster.free_chips(p) >= (g - r.gang if p == r.pool else g) and cluster.can_resize(r, p, g):
+            cluster.resize(r, p, g, price(p))

@@ -47,6 +47,7 @@ class Market(ClearingPolicy):
         self.grow_period_s = grow_period_s
         self.min_gain = min_gain
         self._last_grow_s = -1e300
+        self._last_partial_s = -1e300
         self._eflop_h: dict[tuple[str, int, int], float] = {}
 
     def floors(self, cluster) -> dict:
@@ -78,6 +79,13 @@ class Market(ClearingPolicy):
 
     # -- elastic -------------------------------------------------------------
     def after_clearing(self, cluster, blocked: list) -> None:
+        if cluster.now - self._last_partial_s >= self.grow_period_s - 1e-6 and total_free_chips(cluster):
+            self._last_partial_s = cluster.now
+            held = {r[0]: r for i, r in self._resv.items()}  # pool -> (pool, shadow_s, extra chips)
+            elastic.complete_partial(cluster, lambda r, p, g: self.eflop_h(cluster, r, p, g), self.min_gain,
+                                     accept=lambda r, p, g: self._worth_growing(cluster, r, p, g)
+                                     and self._respects_reservation(cluster, r, p, g, held.get(p)),
+                                     price=lambda p: self.prices[p])
         if blocked:
             elastic.shrink_for(cluster, blocked, lambda j: gang_options(j.spec.chips, self.min_fraction)[-1],
                                lambda j: self._start_one(cluster, j), lambda p: self.prices[p])
@@ -87,13 +95,23 @@ class Market(ClearingPolicy):
                 return
             self._last_grow_s = cluster.now
             elastic.grow(cluster, lambda r, p, g: self.eflop_h(cluster, r, p, g), self.max_grow, self.min_gain,
-                         accept=lambda r, g1, g2: self._worth_growing(cluster, r, g1, g2), price=lambda p: self.prices[p])
+                         accept=lambda r, p, g: self._worth_growing(cluster, r, p, g), price=lambda p: self.prices[p])
 
-    def _worth_growing(self, cluster, job, g1: int, g2: int) -> bool:
-        """The extra useful EFLOP per hour is worth more to the buyer than the extra chips cost."""
+    @staticmethod
+    def _respects_reservation(cluster, job, pool: int, gang: int, resv) -> bool:
+        """EASY backfill on a reserved pool (Lifka 1995): only inside the chips left over at
+        the reserved start, or ending before it."""
+        if resv is None:
+            return True
+        return gang <= resv[2] or cluster.now + cluster.estimate_runtime_s(job, pool, gang) <= resv[1]
+
+    def _worth_growing(self, cluster, job, pool: int, gang: int) -> bool:
+        """The new allocation (a larger gang, or the requested gang on another pool) adds
+        surplus per hour at current prices: its extra useful EFLOP is worth more to the
+        buyer than the extra chips cost."""
         v = self.value_usd_per_eflop(cluster, job)
-        extra_eflop_h = self.eflop_h(cluster, job, job.pool, g2) - self.eflop_h(cluster, job, job.pool, g1)
-        return v * extra_eflop_h >= self.prices[job.pool] * (g2 - g1)
+        now = v * self.eflop_h(cluster, job, job.pool, job.gang) - self.prices[job.pool] * job.gang
+        return v * self.eflop_h(cluster, job, pool, gang) - self.prices[pool] * gang >= now
 
     def _start_one(self, cluster, job) -> None:
         o = self._choose(cluster, job, self.job_options(cluster, job), {}, {}, self.prices)
