@@ -13,7 +13,7 @@ al., OSDI'21: periodically re-optimised gang sizes with a restart penalty).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from flopgrid.sched.cluster import Cluster, JobLike
 
@@ -85,18 +85,19 @@ def grow(cluster: Cluster, value: Value, max_grow: int, min_gain: float,
             cluster.resize(r, r.pool, g2, price(r.pool))
 
 
-def complete_partial(cluster: Cluster, value: Value, min_gain: float,
+def complete_partial(cluster: Cluster, value: Value, min_gain: float, jobs: Iterable[JobLike] | None = None,
                      accept: Callable[[JobLike, int, int], bool] = lambda r, p, g: True,
                      price: Callable[[int], float | None] = lambda p: None) -> None:
-    """Running jobs below their requested gang (they started smaller because chips were
-    short) restart at their request on one of `pools` with enough idle chips when that
-    finishes them sooner by `min_gain` x the restart cost: the rest of a partly served bid,
-    cleared once chips free up. Largest saving first; `accept(job, pool, gang)` may veto."""
+    """Running jobs (of `jobs`, default all) below their requested gang (they started
+    smaller because chips were short) restart at their request on a pool with enough idle
+    chips when that finishes them sooner by `min_gain` x the restart cost: the rest of a
+    partly served bid, cleared once chips free up. Largest saving first; `accept(job, pool,
+    gang)` may veto."""
     options = []
     pools = range(len(cluster.pools()))
-    for r in cluster.running():
+    for r in list(cluster.running() if jobs is None else jobs):
         g = r.spec.chips
-        if r.gang >= g:
+        if r.gang >= g or r.state != "running":
             continue
         best = None
         for p in pools:

@@ -48,6 +48,7 @@ class Market(ClearingPolicy):
         self.min_gain = min_gain
         self._last_grow_s = -1e300
         self._last_partial_s = -1e300
+        self._partial: dict[int, object] = {}  # running jobs below their requested gang
         self._eflop_h: dict[tuple[str, int, int], float] = {}
 
     def floors(self, cluster) -> dict:
@@ -77,12 +78,22 @@ class Market(ClearingPolicy):
         return (o.value_per_chip_hour - prices[o.product]) * o.gang
 
 
+    def on_start(self, cluster, job) -> None:
+        if job.gang < job.spec.chips:
+            self._partial[job.index] = job
+
+    def on_stop(self, cluster, job) -> None:
+        self._partial.pop(job.index, None)
+        super().on_stop(cluster, job)
+
     # -- elastic -------------------------------------------------------------
     def after_clearing(self, cluster, blocked: list) -> None:
-        if cluster.now - self._last_partial_s >= self.grow_period_s - 1e-6 and total_free_chips(cluster):
+        if self._partial and cluster.now - self._last_partial_s >= self.grow_period_s - 1e-6 \
+                and total_free_chips(cluster):
             self._last_partial_s = cluster.now
             held = {r[0]: r for i, r in self._resv.items()}  # pool -> (pool, shadow_s, extra chips)
             elastic.complete_partial(cluster, lambda r, p, g: self.eflop_h(cluster, r, p, g), self.min_gain,
+                                     list(self._partial.values()),
                                      accept=lambda r, p, g: self._worth_growing(cluster, r, p, g)
                                      and self._respects_reservation(cluster, r, p, g, held.get(p)),
                                      price=lambda p: self.prices[p])
