@@ -19,6 +19,10 @@ ceiling on those matched jobs, the EFLOP per $ of each job's cheapest option at 
 placement and no price at or above the asks can beat it.
 
     python bench/thesis.py [--fleet grid-mixed] [--loads 0.7,1.0,1.3] [--seeds 0,1,2] [--days 3]
+                           [--market-buyer surplus|cost]
+
+`--market-buyer cost` runs `market` with the buyer that has no value for time (useful EFLOP
+per dollar first, `flopgrid.sched.market`): the other end of the EFLOP-per-$ / EFLOP trade-off.
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ import time
 
 import numpy as np
 
+from flopgrid.sched import Market
 from flopgrid.sched.base import eflop_per_hour, gang_options
+from flopgrid.sched.market import BUYERS
 from flopgrid.sim import RateTable, load_fleet, simulate
 from flopgrid.sim.traces.llm_market import llm_market_jobs
 
@@ -43,6 +49,7 @@ def main() -> None:
     ap.add_argument("--loads", default="0.7,1.0,1.3")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--days", type=float, default=3.0)
+    ap.add_argument("--market-buyer", choices=BUYERS, default="surplus")
     args = ap.parse_args()
     fleet = load_fleet(args.fleet)
     rates = RateTable(fleet)
@@ -57,7 +64,8 @@ def main() -> None:
             print(f"load {load:.1f} seed {seed}: {len(jobs):,} jobs over {args.days:g} days on {fleet.name}")
             sims = {}
             for p in POLICIES:
-                m, sims[p] = simulate(fleet, jobs, p, seed=seed, rates=rates, horizon_s=horizon_s)
+                pol = Market(seed=seed, buyer=args.market_buyer) if p == "market" else p
+                m, sims[p] = simulate(fleet, jobs, pol, seed=seed, rates=rates, horizon_s=horizon_s)
                 acc[p]["eflop"] += m["useful_eflop"]
                 acc[p]["usd"] += m["buyer_usd"]
                 acc[p]["jct"].append(m["avg_jct_h"])

@@ -159,6 +159,25 @@ def test_market_completes_a_partly_served_gang_when_chips_free_up():
     assert jx.held_chip_s_by_pool[0] / 8 < 1.2 * (jy.end_s - 30.0)  # a only until Y's chips were free
 
 
+@pytest.mark.parametrize("buyer", ["surplus", "cost"])
+def test_market_buyer_pays_for_speed_only_as_its_rule_says(buyer):
+    # Slow pool a at $0.25, fast pool b at $0.50 per chip-hour, one 32-chip job worth $50 per
+    # useful EFLOP: by hand, the surplus buyer takes the pool with more value x EFLOP/h -
+    # price x chips, the cost buyer the one with more useful EFLOP per dollar.
+    fleet = _fleet(SLOW, FAST, 0.25, 0.5)
+    r = RateTable(fleet)
+    eflop_h = [r.rate_flop_s("mpt-1b", p, 32) * 3600 / 1e18 for p in (0, 1)]
+    price = (0.25, 0.5)
+    surplus = [50.0 * eflop_h[p] - price[p] * 32 for p in (0, 1)]
+    per_usd = [eflop_h[p] / (price[p] * 32) for p in (0, 1)]
+    assert surplus[1] > surplus[0] and per_usd[0] > per_usd[1]  # the two rules disagree here
+    job = JobSpec(id="j", submit_s=0.0, chips=32, model="mpt-1b", duration_s=3600.0, value_usd_per_eflop=50.0)
+    sim = Simulation(fleet, [job], Market(buyer=buyer, max_grow=1, min_fraction=1), failures=False, rates=r).run()
+    assert sim.jobs[0].pool == (1 if buyer == "surplus" else 0)
+    with pytest.raises(ValueError, match="buyer"):
+        Market(buyer="cheapest")
+
+
 def test_offer_price_defaults():
     assert offer_price_per_chip_hour("h100-sxm") == 1.9  # bottom of the published range
     assert offer_price_per_chip_hour("v100-sxm") == 0.5  # fallback table

@@ -15,6 +15,11 @@ reservations for multi-node gangs).
   welfare per interval), so a buyer pays for speed exactly as far as its value covers
   it (most useful EFLOP per hour first when values are far above the asks; the cheapest
   useful EFLOP when they are close). Ties go to the faster option.
+  `buyer="cost"` is the alternative buyer with no value for time: its preference is useful
+  EFLOP per dollar at current prices; it takes the fastest option within `gang_tolerance`
+  (default 10%) of its best one, and grows or re-clears only onto allocations inside the
+  same tolerance. It buys more useful EFLOP per dollar and less work per hour (the trade-off
+  `bench/thesis.py --market-buyer cost` measures).
 - Merit order: highest bid per chip-hour first (`ClearingPolicy.merit`).
 - Admission: a job whose value is below the cheapest useful EFLOP any pool offers it is
   rejected with that reason (no pool would ever sell to it).
@@ -31,6 +36,8 @@ from flopgrid.sched.base import eflop_per_hour, gang_options
 from flopgrid.sched.clearing import ClearingPolicy, Option
 from flopgrid.sched.cluster import total_free_chips
 
+BUYERS = ("surplus", "cost")
+
 
 class Market(ClearingPolicy):
     no_option_reason = "value per useful EFLOP below the cheapest offer of every pool it fits"
@@ -38,10 +45,16 @@ class Market(ClearingPolicy):
     elastic = True
 
     def __init__(self, seed: int = 0, batch_s: float = 30.0, lookahead: int = 512, day_ahead_s: float = 600.0,
-                 gang_tolerance: float = 0.0, min_fraction: int = 4, max_grow: int = 4, grow_period_s: float = 60.0,
-                 min_gain: float = 4.0, markup: tuple[float, float] | None = None) -> None:
+                 gang_tolerance: float | None = None, min_fraction: int = 4, max_grow: int = 4,
+                 grow_period_s: float = 60.0, min_gain: float = 4.0, markup: tuple[float, float] | None = None,
+                 buyer: str = "surplus") -> None:
+        if buyer not in BUYERS:
+            raise ValueError(f"buyer must be one of {', '.join(BUYERS)}, got {buyer!r}")
+        if gang_tolerance is None:
+            gang_tolerance = 0.1 if buyer == "cost" else 0.0
         super().__init__(batch_s=batch_s, lookahead=lookahead, day_ahead_s=day_ahead_s, gang_tolerance=gang_tolerance,
                          seed=seed, **({} if markup is None else {"markup": markup}))
+        self.buyer = buyer
         self.min_fraction = min_fraction
         self.max_grow = max_grow
         self.grow_period_s = grow_period_s
@@ -74,7 +87,11 @@ class Market(ClearingPolicy):
         return out
 
     def effective_score(self, o: Option, prices) -> float:
-        """Surplus per hour at the pool's current price (USD per hour)."""
+        """Surplus per hour at the pool's current price (USD per hour); `buyer="cost"`:
+        useful EFLOP per dollar there."""
+        if self.buyer == "cost":
+            price = prices[o.product]
+            return o.speed / (o.gang * price) if price > 0 else o.speed
         return (o.value_per_chip_hour - prices[o.product]) * o.gang
 
 
@@ -122,7 +139,13 @@ class Market(ClearingPolicy):
         buyer than the extra chips cost."""
         v = self.value_usd_per_eflop(cluster, job)
         now = v * self.eflop_h(cluster, job, job.pool, job.gang) - self.prices[job.pool] * job.gang
-        return v * self.eflop_h(cluster, job, pool, gang) - self.prices[pool] * gang >= now
+        e = self.eflop_h(cluster, job, pool, gang)
+        if v * e - self.prices[pool] * gang < now:
+            return False
+        if self.buyer != "cost":
+            return True
+        best = max((self.effective_score(o, self.prices) for o in self.job_options(cluster, job)), default=0.0)
+        return e / (gang * self.prices[pool]) >= (1.0 - self.gang_tolerance) * best
 
     def _start_one(self, cluster, job) -> None:
         o = self._choose(cluster, job, self.job_options(cluster, job), {}, {}, self.prices)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flopgrid.sched import make_policy
+from flopgrid.sched import Policy, make_policy
 from flopgrid.sim.engine import Simulation
 from flopgrid.sim.fleet import FleetSpec
 from flopgrid.sim.jobs import JobSpec
@@ -16,7 +16,7 @@ from flopgrid.sim.throughput import RateTable
 def simulate(
     fleet: FleetSpec,
     jobs: list[JobSpec],
-    policy: str,
+    policy: str | Policy,
     *,
     failures: bool = True,
     seed: int = 0,
@@ -24,8 +24,9 @@ def simulate(
     rates: RateTable | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, Any], Simulation]:
-    """Run `policy` and return (metrics, finished Simulation)."""
-    sim = Simulation(fleet, jobs, make_policy(policy, seed=seed), failures=failures, seed=seed, horizon_s=horizon_s,
+    """Run `policy` (a name, or a fresh Policy object) and return (metrics, finished Simulation)."""
+    pol = make_policy(policy, seed=seed) if isinstance(policy, str) else policy
+    sim = Simulation(fleet, jobs, pol, failures=failures, seed=seed, horizon_s=horizon_s,
                      rates=rates, progress=progress)
     sim.run()
     return summarize(sim), sim
