@@ -80,6 +80,11 @@ class PlanArrays:
     def __len__(self) -> int:
         return len(self.tp)
 
+    @staticmethod
+    def concat(parts: "list[PlanArrays]") -> "PlanArrays":
+        fields = PlanArrays.__dataclass_fields__
+        return PlanArrays(*[np.concatenate([getattr(p, f) for p in parts]) for f in fields])
+
     def take(self, idx: np.ndarray) -> "PlanArrays":
         return PlanArrays(*[getattr(self, f)[idx] for f in self.__dataclass_fields__])
 
@@ -238,8 +243,7 @@ def evaluate(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Cali
     bubble = (pp - 1.0) / v * t_mb
 
     # --- parameters per chip and data-parallel traffic ----------------------------------
-    lp_dense = (shape.attn_params + wd * shape.dense_ffn_params + wm * shape.moe_shared_params) / tp
-    lp_expert = wm * shape.moe_expert_params / (tp * ep)
+    lp_dense, lp_expert = _layer_params(shape, tp, ep)
     emb = V * h / tp
     n_emb_first = np.where((P.pp == 1) & (not shape.tied_embeddings), 2.0, 1.0)
     n_max = np.maximum(np.maximum(first, last), mid).astype(f)
@@ -297,18 +301,7 @@ def evaluate(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Cali
     breakdown["stragglers"] = stragglers
 
     # --- memory per chip ---------------------------------------------------------------
-    # a gathered FSDP layer is held at the gathered precision (fp32 with fsdp_param_bytes 4;
-    # autocast's bf16 copies are per-op transients, not counted)
-    gather_bytes = max(2.0, stack.fsdp_param_bytes)
-    mem_first = _memory(shape, P, tp, pp, v, m, M, sp_div, el, first, lp_dense, lp_expert,
-                        n_emb_first * emb, shard_d, shard_e, wd, wm, flash_attention, is_last=(P.pp == 1),
-                        gather_bytes=gather_bytes)
-    mem_last = _memory(shape, P, tp, pp, v, m, M, sp_div, el, last, lp_dense, lp_expert,
-                       emb, shard_d, shard_e, wd, wm, flash_attention, is_last=True, gather_bytes=gather_bytes)
-    use_first = mem_first["total"] >= mem_last["total"]
-    memory = {k: np.where(use_first, mem_first[k], mem_last[k]) for k in (*MEMORY_KEYS, "total")}
-    memory["allowance"] = cal.workspace_bytes + cal.fragmentation * memory["total"]
-    total = memory["total"] + memory["allowance"]
+    memory, total = plan_memory(shape, fab, P, seqs, cal, stack, stages=(first, mid, last))
 
     tokens_per_s = seqs * s / step
     chips = tp * pp * dp * cp
@@ -323,6 +316,48 @@ def evaluate(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Cali
         **{f"t_{k}": breakdown[k] for k in BREAKDOWN_KEYS},
         **{f"mem_{k}": memory[k] for k in MEMORY_KEYS},
     }
+
+
+def _layer_params(shape: ModelShape, tp, ep) -> tuple[np.ndarray, np.ndarray]:
+    """Parameters per chip of one (average) layer: dense (attention, dense FFN or shared
+    experts and router, split by tp) and routed experts (split by tp and ep)."""
+    wm = shape.n_moe_layers / shape.n_layers
+    lp_dense = (shape.attn_params + (1.0 - wm) * shape.dense_ffn_params + wm * shape.moe_shared_params) / tp
+    return lp_dense, wm * shape.moe_expert_params / (tp * ep)
+
+
+def plan_memory(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Calibration, stack: Stack,
+                stages: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Memory per chip of every plan in P: (breakdown in bytes with `total` of the tensors,
+    total bytes with the allowance). The larger of the first and the last pipeline stage.
+    Cheaper than `evaluate` (no step time), so the planner can drop plans that do not fit
+    before timing them; `evaluate` reports the same figures. `stages`: the
+    (first, mid, last) layer counts when already computed."""
+    f = float
+    tp, pp, dp, cp, ep = (P.tp.astype(f), P.pp.astype(f), P.dp.astype(f), P.cp.astype(f), P.ep.astype(f))
+    mb, v = P.mb.astype(f), P.v.astype(f)
+    el = fab.elem_bytes
+    wm = shape.n_moe_layers / shape.n_layers
+    sp_div = np.where(P.sp.astype(bool), tp, 1.0)
+    M = mb * shape.seq_len / cp
+    m = seqs / (dp * mb)
+    first, _, last = stages if stages is not None else stage_layer_arrays(shape.n_layers, P.pp, P.v)
+    lp_dense, lp_expert = _layer_params(shape, tp, ep)
+    emb = f(shape.vocab_size) * shape.d_model / tp
+    n_emb_first = np.where((P.pp == 1) & (not shape.tied_embeddings), 2.0, 1.0)
+    shard_d, shard_e = dp * cp, dp * cp / ep
+    # a gathered FSDP layer is held at the gathered precision (fp32 with fsdp_param_bytes 4;
+    # autocast's bf16 copies are per-op transients, not counted)
+    gather_bytes = max(2.0, stack.fsdp_param_bytes)
+    common = (shard_d, shard_e, 1.0 - wm, wm, stack.flash)
+    mem_first = _memory(shape, P, tp, pp, v, m, M, sp_div, el, first, lp_dense, lp_expert, n_emb_first * emb,
+                        *common, is_last=(P.pp == 1), gather_bytes=gather_bytes)
+    mem_last = _memory(shape, P, tp, pp, v, m, M, sp_div, el, last, lp_dense, lp_expert, emb,
+                       *common, is_last=True, gather_bytes=gather_bytes)
+    use_first = mem_first["total"] >= mem_last["total"]
+    memory = {k: np.where(use_first, mem_first[k], mem_last[k]) for k in (*MEMORY_KEYS, "total")}
+    memory["allowance"] = cal.workspace_bytes + cal.fragmentation * memory["total"]
+    return memory, memory["total"] + memory["allowance"]
 
 
 def _memory(shape: ModelShape, P: PlanArrays, tp, pp, v, m, M, sp_div, el, layers, lp_dense, lp_expert, emb,
