@@ -178,3 +178,25 @@ def test_fsdp_fp32_parameters_gather_twice_the_bytes_and_pay_autocast_casts():
     # gathered current + prefetched layer held as fp32: 2 x 4 bytes instead of 2 x 2
     extra_gib = 2 * (4 - 2) * layer_params / 2**30
     assert fp32.memory_breakdown_gib["weights"] - bf16.memory_breakdown_gib["weights"] == pytest.approx(extra_gib)
+
+
+def test_llama3_context_parallelism_all_gathers_kv_on_the_critical_path():
+    """Llama 3 §3.3.2: K and V are all-gathered over the cp ranks before the attention (and
+    dK, dV reduce-scattered after the backward), exposed; Megatron-Core's ring hides its
+    block passing behind the attention. GQA with 2 KV heads of 128, tp 2 -> one KV head per
+    chip; seq 8192 over cp 4 -> 2,048 local tokens: K+V = 2048 x 2 x 128 x 2 bytes = 1 MiB
+    per chip, 4 MiB gathered, over the 4 cp ranks of one NVLink node."""
+    spec = ModelSpec(name="gqa-cp", n_layers=2, d_model=1024, n_heads=8, n_kv_heads=2, vocab_size=1024,
+                     seq_len=8192, ffn="swiglu", d_ff=2816)
+    plan = Plan(tp=2, pp=1, dp=1, cp=4, micro_batch=1, zero=1, sequence_parallel=True)
+    cal = replace(CALIBRATION, straggler_cv=0.0)
+    ag = predict(spec, H100, 8, plan, 8192, calibration=cal, framework="llama3", ceiling=False)
+    ring = predict(spec, H100, 8, plan, 8192, calibration=cal, framework="megatron-core", ceiling=False)
+    fab = Fabric.of(H100)
+    gathered = 4 * 2048 * 2 * 128 * 2
+    t = float(all_gather_s(gathered, np.array([4]), np.array([2]), fab, cal.link_eff)[0])
+    by_hand = 0.75 * gathered / (H100.scale_up_bw * cal.link_eff) + 3 * H100.scale_up_latency_s
+    assert t == pytest.approx(by_hand, rel=1e-12)
+    # 2 layers x (forward all-gather + backward reduce-scatter), one micro-batch
+    assert ag.breakdown["cp_comm"] == pytest.approx(2 * 2 * t, rel=1e-9)
+    assert ring.breakdown["cp_comm"] == 0.0  # hidden behind the attention of each ring step

@@ -25,7 +25,7 @@ DEFAULT_FRAMEWORK = "megatron-core"
 FEATURES: tuple[str, ...] = (
     "attention", "fused_elementwise", "dp_overlap", "tp_overlap", "fsdp_prefetch", "fsdp_reduce_bytes", "fsdp_param_bytes",
     "pipeline_schedules", "zero_stages", "recompute", "tensor_parallel", "context_parallel", "expert_parallel",
-    "sequence_parallel", "max_tp", "selective_gemm_recompute",
+    "sequence_parallel", "max_tp", "selective_gemm_recompute", "cp_algorithm",
 )
 
 
@@ -75,6 +75,11 @@ class FrameworkProfile(BaseModel):
         default=0.0, ge=0.0, le=1.0,
         description="fraction of a layer's forward GEMMs that `selective` recompute re-runs (Megatron: 0, only "
                     "the attention core; torchtitan per-op SAC: every other matmul)")
+    cp_algorithm: Literal["ring", "allgather"] = Field(
+        default="ring",
+        description="context parallelism: `ring` passes K/V blocks around the cp ranks while attention runs "
+                    "(Megatron-Core, hidden up to the attention time); `allgather` all-gathers K and V before the "
+                    "attention and reduce-scatters their gradients after it, both exposed (Llama 3 §3.3.2)")
     sources: dict[str, str] = Field(default_factory=dict, description="feature -> citation")
 
     @model_validator(mode="after")

@@ -188,11 +188,15 @@ def evaluate(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Cali
     tp_f = 2.0 * t_ar * tp_exposed
     tp_b = 2.0 * t_ar * tp_exposed
     tp_hidden_layer = 4.0 * t_ar * stack.tp_overlap
-    cp_cross = members_per_domain(P.cp, P.tp, fab.domain) < P.cp
-    cp_step = p2p_s(M * 2.0 * shape.kv_width / np.minimum(tp, shape.n_kv_heads) * el, cp_cross, fab, cal.link_eff)
-    cp_t = np.where(cp > 1, (cp - 1) * cp_step, 0.0)
-    cp_f = np.maximum(cp_t - core_f, 0.0)
-    cp_b = np.maximum(2.0 * cp_t - core_b, 0.0)
+    kv_bytes = M * 2.0 * shape.kv_width / np.minimum(tp, shape.n_kv_heads) * el  # local K and V per chip
+    if stack.cp_allgather:  # all-gather K/V, then attention; reduce-scatter dK/dV: both exposed (Llama 3)
+        cp_f = all_gather_s(cp * kv_bytes, cp, tp, fab, cal.link_eff)
+        cp_b = cp_f
+    else:  # ring: each step's K/V block travels while the current block's attention runs
+        cp_cross = members_per_domain(P.cp, P.tp, fab.domain) < P.cp
+        cp_t = np.where(cp > 1, (cp - 1) * p2p_s(kv_bytes, cp_cross, fab, cal.link_eff), 0.0)
+        cp_f = np.maximum(cp_t - core_f, 0.0)
+        cp_b = np.maximum(2.0 * cp_t - core_b, 0.0)
     if wm:
         a2a = all_to_all_s(M / tp * shape.moe_top_k * h * el, ep, tp * cp, fab, cal.link_eff)
         ep_l = wm * 4.0 * a2a

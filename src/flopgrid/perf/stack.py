@@ -43,6 +43,13 @@ into the numbers the engine uses:
   gathered fp32 weight to bf16 at every forward use (torch.autocast casts the inputs of
   matmul-class ops to the lower precision; read 4 + write 2 bytes per weight at HBM
   bandwidth), once in the forward and once more in a full-recompute forward.
+- context parallelism: Megatron-Core's ring passes each K/V block to the next cp rank while
+  the attention of the current block runs (hidden up to the attention time); the
+  all-gather form of Llama 3 (Grattafiori et al. 2024, arXiv:2407.21783 §3.3.2; PyTorch's
+  context-parallel tutorial: "the all-gather based pass-KV algorithm is used in Llama3
+  training") first all-gathers K and V over the cp ranks, then computes the local queries'
+  attention, and reduce-scatters dK, dV in the backward: both collectives on the critical
+  path (`cp_allgather`).
 """
 
 from __future__ import annotations
@@ -107,6 +114,7 @@ class Stack:
     selective_gemm_recompute: float = 0.0
     comm_uses_compute: bool = True  # collectives run as kernels on the compute cores (GPUs)
     head_dim_pow2: bool = False  # the attention kernel pads the head dimension to a power of two
+    cp_allgather: bool = False  # context parallelism all-gathers K/V (exposed) instead of a ring
 
     @staticmethod
     def of(profile: FrameworkProfile, accelerator: Accelerator, cal: Calibration,
@@ -126,6 +134,7 @@ class Stack:
             selective_gemm_recompute=profile.selective_gemm_recompute,
             comm_uses_compute=not accelerator.name.startswith("tpu"),
             head_dim_pow2=profile.attention == "triton",
+            cp_allgather=profile.cp_algorithm == "allgather",
         )
 
 
