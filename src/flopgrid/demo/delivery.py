@@ -16,8 +16,12 @@ The reading of an allocation (`POST /v1/allocations/{id}/readings`):
   from each failure to the restart, plus the work lost since the last checkpoint and the
   restart cost, plus any late start because the pool's chips were down; capped at the
   allocation's length;
-- `released_after_intervals`: a job that finished early releases its gang after the whole
-  intervals it used;
+- `released_after_intervals`: not given by default, as the Ray dispatcher's readings
+  (`flopgrid.dispatch.readings`) do not give it: a lease runs to its end even when its job
+  finished early. `release_early=True` reports the whole intervals a finished job used, so
+  settlement credits the rest at the real-time price; the demo has no real-time buyers, so
+  that credit is paid out of the ISO's real-time account (see docs/demo.md for what it
+  changes);
 - `badput_s`: provider_outage, wasted_progress (lost work), restart seconds.
 The policy reads the simulator's failure counter (`Simulation.c.lost_flop`): it runs only
 on the simulator, unlike the `flopgrid.sched` policies.
@@ -132,7 +136,7 @@ class DeliveredDay:
 
 
 def deliver(fleet: FleetSpec, allocations: list[dict[str, Any]], jobs: dict[str, JobSpec], interval_s: float,
-            horizon_s: float, seed: int, rates: RateTable | None = None) -> DeliveredDay:
+            horizon_s: float, seed: int, rates: RateTable | None = None, release_early: bool = False) -> DeliveredDay:
     """Simulate the allocations (the service's allocation bodies; `jobs`: bid id -> the
     buyer's job) and meter each into a reading (see the module docstring)."""
     pool_index = {p.id: i for i, p in enumerate(fleet.pools)}
@@ -152,7 +156,7 @@ def deliver(fleet: FleetSpec, allocations: list[dict[str, Any]], jobs: dict[str,
         length_s = lease.end_s - lease.start_s
         outage_s = min(lease.outage_s, length_s)
         released = None
-        if lease.finished_s is not None and lease.finished_s < lease.end_s:
+        if release_early and lease.finished_s is not None and lease.finished_s < lease.end_s:
             used = math.ceil((lease.finished_s - lease.start_s) / interval_s - 1e-9)
             intervals = round(length_s / interval_s)
             released = used if used < intervals else None
