@@ -15,8 +15,11 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,43 +50,36 @@ def _kill_rank_when_due(alloc_dir: Path, done: threading.Event, killed: dict[str
         time.sleep(0.05)
 
 
+@contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Ray prints its workers' deaths ("(raylet) A worker died ...") on the driver's stdout, and
+    its processes inherit it: while the cluster is up, file descriptor 1 is stderr, so stdout
+    stays the command's own (the --json contract)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def run_slice(allocations: list[dict[str, Any]], interval_s: float, root: Path, inject_failure: bool,
               sink: Any = None) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, Any]], dict[str, Any]]:
     """(readings, outcome per allocation, the dispatch result) of the slice."""
     try:
-        import ray
+        import ray  # noqa: F401
     except ImportError:
         raise UserInputError("--engine ray needs Ray: pip install 'flopgrid[ray]'") from None
-    import dataclasses
-
-    from flopgrid.dispatch import JobSpec
-    from flopgrid.dispatch.dispatcher import AllocationOrder, Dispatcher, RetryPolicy
-    from flopgrid.dispatch.gang import GangTiming
-    from flopgrid.dispatch.local import connect
-    from flopgrid.meter.peak_source import cpu_peak
+    from flopgrid.dispatch.dispatcher import AllocationOrder
 
     orders = [AllocationOrder(id=int(a["id"]), bid=a["bid"], pool=a["pool"], chips=RANKS,
                               ttl_s=float(a["intervals"]) * interval_s) for a in allocations]
-    spec = JobSpec(steps=STEPS, checkpoint_every=CHECKPOINT_EVERY, params={"step_sleep_s": STEP_SLEEP_S})
-    where = connect("local", chips=RANKS * len(orders))
     killed: dict[str, Any] = {}
-    done = threading.Event()
-    try:
-        if ray.cluster_resources().get("GPU", 0) <= 0:
-            spec = dataclasses.replace(spec, hardware="cpu", peak_flops_per_chip=cpu_peak("fp32").peak_flops_per_chip)
-        injector = None
-        if inject_failure and orders:
-            injector = threading.Thread(target=_kill_rank_when_due, args=(root / f"alloc-{orders[0].id}", done, killed),
-                                        daemon=True)
-            injector.start()
-        d = Dispatcher(orders, spec, root, sink=sink,
-                       timing=GangTiming(heartbeat_s=0.25, heartbeat_timeout_s=10.0, grace_s=4.0),
-                       retry=RetryPolicy(max_retries=2, backoff_base_s=0.2, backoff_cap_s=1.0),
-                       placement_timeout_s=30.0, place_deadline_s=180.0, poll_s=0.1)
-        result = d.run(timeout_s=400)
-    finally:
-        done.set()
-        ray.shutdown()
+    with _stdout_to_stderr():
+        result, where = _dispatch(orders, root, inject_failure, sink, killed)
     if inject_failure and not killed:
         raise FlopgridError("--inject-failure: the gang ended before its worker could be killed")
     readings, outcome = {}, {}
@@ -94,3 +90,34 @@ def run_slice(allocations: list[dict[str, Any]], interval_s: float, root: Path, 
         outcome[lease.allocation_id] = {"completed": lease.state == "completed", "restarts": len(lease.failures),
                                         "failures": len(lease.failures)}
     return readings, outcome, {**result.as_dict(), "cluster": where, "killed": killed}
+
+
+def _dispatch(orders: list[Any], root: Path, inject_failure: bool, sink: Any, killed: dict[str, Any]) -> tuple[Any, str]:
+    """Start a local Ray cluster, run the orders through the dispatcher, shut Ray down."""
+    import dataclasses
+
+    import ray
+
+    from flopgrid.dispatch import JobSpec
+    from flopgrid.dispatch.dispatcher import Dispatcher, RetryPolicy
+    from flopgrid.dispatch.gang import GangTiming
+    from flopgrid.dispatch.local import connect
+    from flopgrid.meter.peak_source import cpu_peak
+
+    spec = JobSpec(steps=STEPS, checkpoint_every=CHECKPOINT_EVERY, params={"step_sleep_s": STEP_SLEEP_S})
+    done = threading.Event()
+    where = connect("local", chips=RANKS * len(orders))
+    try:
+        if ray.cluster_resources().get("GPU", 0) <= 0:  # the meter's CPU peak, measured once here (cached)
+            spec = dataclasses.replace(spec, hardware="cpu", peak_flops_per_chip=cpu_peak("fp32").peak_flops_per_chip)
+        if inject_failure and orders:
+            threading.Thread(target=_kill_rank_when_due, args=(root / f"alloc-{orders[0].id}", done, killed),
+                             daemon=True).start()
+        d = Dispatcher(orders, spec, root, sink=sink,
+                       timing=GangTiming(heartbeat_s=0.25, heartbeat_timeout_s=10.0, grace_s=4.0),
+                       retry=RetryPolicy(max_retries=2, backoff_base_s=0.2, backoff_cap_s=1.0),
+                       placement_timeout_s=30.0, place_deadline_s=180.0, poll_s=0.1)
+        return d.run(timeout_s=400), where
+    finally:
+        done.set()
+        ray.shutdown()
