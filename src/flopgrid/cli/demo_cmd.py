@@ -57,9 +57,10 @@ def _render(result) -> None:
 
     rows = summary_rows([result.figures, result.baseline])
     d0, d1 = result.days
-    t = compact_table(f"a day of the grid: flopgrid {d0.market['id']} vs GPU-hour {d1.market['id']}",
+    t = compact_table(f"{result.hours} h of the grid: {result.jobs:,} buyers' jobs on {result.chips:,} chips",
                       ["figure", "flopgrid", "GPU-hour", "ratio"],
-                      caption=f"USD; EFLOP: useful; ratio = flopgrid / GPU-hour; {result.wall_seconds:.1f} s")
+                      caption=f"markets {d0.market['id']} (flopgrid) and {d1.market['id']} (GPU-hour); USD; "
+                              f"EFLOP: useful; ratio = flopgrid / GPU-hour; {result.wall_seconds:.1f} s")
     for r in rows:
         t.add_row(*r)
     print_table(t)

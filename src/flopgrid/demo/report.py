@@ -108,14 +108,19 @@ def _ledger_chart(figs: list[dict[str, Any]], days: list[Any], colors: dict[str,
 
 
 def charts(day: Day, days: list[Any], figs: list[dict[str, Any]]) -> list[Any]:
-    from flopgrid.sim.report import policy_colors
+    from flopgrid.sim.report import bar_chart, policy_colors
     from flopgrid.sim.report_money import money_charts
 
     colors = policy_colors(list(POLICY.values()))
     runs = [({"policy": POLICY[d.label], "useful_eflop": f["useful_eflop"], "buyer_usd": f["buyer_usd"]},
              d.delivery["sim"].sim) for d, f in zip(days, figs)]
+    per_usd = bar_chart({POLICY[d.label]: ratio(f["useful_eflop"], f["buyer_usd"]) or 0.0 for d, f in zip(days, figs)},
+                        colors, "Useful work per buyer dollar", "useful work (EFLOP per USD)",
+                        "Metered useful EFLOP divided by what the buyers paid in the settled ledger (day-ahead "
+                        "positions, net of real-time credits for the providers' outages). Higher is better.")
+    placement = money_charts(runs, colors)[1:]  # the simulate report's "where each class of job ran"
     return [_price_chart(days, [p.id for p in day.fleet.pools]), _allocation_chart(days, day.intervals, colors),
-            *money_charts(runs, colors), _ledger_chart(figs, days, colors)]
+            per_usd, *placement, _ledger_chart(figs, days, colors)]
 
 
 def write_report(out_dir: Path, day: Day, days: list[Any], figs: list[dict[str, Any]]) -> Path:

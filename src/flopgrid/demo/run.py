@@ -46,6 +46,9 @@ class DemoResult:
     wall_seconds: float
     url: str = ""
     operator_key: str = ""
+    hours: int = 0
+    jobs: int = 0
+    chips: int = 0
 
     def as_json(self) -> dict[str, Any]:
         """The `flopgrid demo --json` contract."""
@@ -153,7 +156,8 @@ def run_demo(out_dir: Path, seed: int = 0, hours: int = 24, engine: str = "sim",
         from flopgrid.demo.report import write_report
 
         report = write_report(out_dir, day, days, figs)
-        result = DemoResult(figs[0], figs[1], days, db, report, time.perf_counter() - t0, server.url, op_key)
+        result = DemoResult(figs[0], figs[1], days, db, report, time.perf_counter() - t0, server.url, op_key,
+                            hours, len(day.jobs), day.fleet.chips)
     except BaseException:
         server.stop()
         store.close()
