@@ -176,7 +176,7 @@ def test_the_report_draws_every_chart_in_headless_chromium(default_day, tmp_path
     (["--hours", "0"], "--hours must be between 1 and 48, got 0"),
     (["--engine", "gpu"], "--engine 'gpu': use one of sim, ray"),
     (["--inject-failure"], "--inject-failure kills a Ray worker: give it with --engine ray"),
-    (["--seed", "-1"], "--seed must be >= 0, got -1"),
+    (["--seed", "-1"], "--seed must be between 0 and 4294967295, got -1"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, needle, tmp_path):
     p = run_flopgrid("demo", "--out", str(tmp_path / "o"), *args, env=ENV, timeout=60)

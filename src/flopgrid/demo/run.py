@@ -33,6 +33,7 @@ from flopgrid.errors import UserInputError
 log = logging.getLogger("flopgrid.demo")
 ENGINES = ("sim", "ray")
 MAX_HOURS = 48
+MAX_SEED = 2**32 - 1
 CLEAR_TIME_LIMIT_S = 120.0
 
 
@@ -61,8 +62,8 @@ def check_options(hours: int, engine: str, seed: int, inject_failure: bool) -> N
         raise UserInputError(f"--engine {engine!r}: use one of {', '.join(ENGINES)}")
     if not 1 <= hours <= MAX_HOURS:
         raise UserInputError(f"--hours must be between 1 and {MAX_HOURS}, got {hours}")
-    if seed < 0:
-        raise UserInputError(f"--seed must be >= 0, got {seed}")
+    if not 0 <= seed <= MAX_SEED:
+        raise UserInputError(f"--seed must be between 0 and {MAX_SEED}, got {seed}")
     if inject_failure and engine != "ray":
         raise UserInputError("--inject-failure kills a Ray worker: give it with --engine ray")
 
