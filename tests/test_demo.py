@@ -25,7 +25,7 @@ import httpx
 import pytest
 from conftest import REPO, assert_bad_input, run_flopgrid
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]  # one worker runs the module's demo days once
 KEYS = ["useful_eflop", "fleet_mfu", "buyer_usd", "usd_per_useful_eflop", "provider_revenue_usd", "welfare_usd",
         "ledger_balanced", "allocations_completed", "restarts"]
 CHROMIUM = os.environ.get("FLOPGRID_CHROMIUM", "/usr/bin/chromium")
