@@ -58,6 +58,13 @@ class DemoResult:
 
 
 def check_options(hours: int, engine: str, seed: int, inject_failure: bool) -> None:
+    """Bad input (one line, exit 2) before anything starts, missing extras included."""
+    import importlib.util
+
+    missing = [m for m in ("fastapi", "uvicorn", "sqlalchemy", "httpx", "highspy", "plotly")
+               if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UserInputError(f"flopgrid demo needs {', '.join(missing)}: pip install 'flopgrid[demo]'")
     if engine not in ENGINES:
         raise UserInputError(f"--engine {engine!r}: use one of {', '.join(ENGINES)}")
     if not 1 <= hours <= MAX_HOURS:
