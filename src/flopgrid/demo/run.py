@@ -100,9 +100,9 @@ def _register(url: str, op_key: str, day: world.Day) -> Participants:
     return parts
 
 
-def _sim_delivery(day: world.Day, jobs: dict, rates, seed: int):
+def _sim_delivery(day: world.Day, jobs: dict, rates, seed: int, release_early: bool = False):
     def run(allocations: list[dict[str, Any]]):
-        d = deliver(day.fleet, allocations, jobs, day.interval_s, day.hours * 3600.0, seed, rates)
+        d = deliver(day.fleet, allocations, jobs, day.interval_s, day.hours * 3600.0, seed, rates, release_early)
         outcome = {lease.allocation: {"completed": lease.completed, "restarts": lease.restarts,
                                       "failures": lease.interruptions} for lease in d.leases}
         return d.readings, {"sim": d, "outcome": outcome}
@@ -129,8 +129,11 @@ def _ray_then_sim(day: world.Day, jobs: dict, rates, seed: int, root: Path, inje
 
 
 def run_demo(out_dir: Path, seed: int = 0, hours: int = 24, engine: str = "sim", inject_failure: bool = False,
-             step: Callable[[str], None] = lambda _: None, keep_serving: bool = False) -> tuple[DemoResult, Any]:
-    """Run the demo; returns (result, the server, still running when `keep_serving`, else None)."""
+             step: Callable[[str], None] = lambda _: None, keep_serving: bool = False,
+             release_early: bool = False) -> tuple[DemoResult, Any]:
+    """Run the demo; returns (result, the server, still running when `keep_serving`, else None).
+    `release_early`: the simulated readings report early releases (`delivery.deliver`; the
+    sensitivity `bench/demo.py --release-early` measures), with the simulator only."""
     from flopgrid.api.participants.service import create_key
     from flopgrid.demo.server import InProcessServer
     from flopgrid.sim.throughput import RateTable
@@ -156,9 +159,10 @@ def run_demo(out_dir: Path, seed: int = 0, hours: int = 24, engine: str = "sim",
         parts = _register(server.url, op_key, day)
         horizon = horizon_for(day.intervals, world.INTERVAL_MINUTES)
         fg_deliver = (_ray_then_sim(day, jobs, rates, seed, out_dir / "ray", inject_failure, step) if engine == "ray"
-                      else _sim_delivery(day, jobs, rates, seed))
+                      else _sim_delivery(day, jobs, rates, seed, release_early))
         days = [run_market_day(parts, "flopgrid", fg_bids, horizon, fg_deliver, step),
-                run_market_day(parts, "gpuhour", gh_bids, horizon, _sim_delivery(day, jobs, rates, seed), step)]
+                run_market_day(parts, "gpuhour", gh_bids, horizon, _sim_delivery(day, jobs, rates, seed, release_early),
+                               step)]
         figs = [market_figures(day, d, jobs, rates, d.delivery["outcome"]) for d in days]
         step("writing the report")
         from flopgrid.demo.report import write_report
