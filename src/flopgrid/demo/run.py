@@ -149,7 +149,8 @@ def run_demo(out_dir: Path, seed: int = 0, hours: int = 24, engine: str = "sim",
     fg_bids = [world.flopgrid_bid(day, j, rates) for j in day.jobs]
     gh = world.gpuhour_bids(day, rates)
     gh_bids = [gh[j.id] for j in day.jobs if gh[j.id] is not None]
-    jobs = {b["id"]: j for j in day.jobs for b in (world.flopgrid_bid(day, j, rates), gh[j.id]) if b is not None}
+    by_id = {j.id: j for j in day.jobs}
+    jobs = {b["id"]: by_id[b["id"].split("-", 1)[1]] for b in fg_bids + gh_bids}  # bid id -> the buyer's job
     store = open_store(f"sqlite:///{db}", upgrade=True)
     op_key = create_key(store, "iso", "operator").key
     server = InProcessServer(store, clear_time_limit_s=CLEAR_TIME_LIMIT_S).start()
