@@ -64,4 +64,13 @@ def _render(result) -> None:
     for r in rows:
         t.add_row(*r)
     print_table(t)
+    ray = (d0.delivery or {}).get("ray")
+    if ray:
+        for lease in ray["leases"]:
+            tries = f", resumed from its checkpoint after {len(lease['failures'])} failure(s)" if lease["failures"] else ""
+            console.print(f"allocation {lease['allocation_id']} ({lease['bid']}) on Ray: {lease['state']}, "
+                          f"{lease['attempts']} attempt(s){tries}", highlight=False, soft_wrap=True)
+        console.print(f"Ray: {ray['completed']} of {len(ray['leases'])} allocations completed on {ray['cluster']}, "
+                      f"{ray['restarts']} restart(s); run directory {result.db.parent / 'ray'}", highlight=False,
+                      soft_wrap=True)
     console.print(f"report: {result.report}\ndatabase: {result.db}", highlight=False, soft_wrap=True)
