@@ -21,7 +21,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "flopgrid"
 
 RANKS: dict[str, int] = {
     "catalog": 0, "flops": 1, "perf": 2, "reliability": 2, "meter": 3, "diagnose": 3, "market": 3,
-    "sched": 4, "sim": 5, "store": 6, "api": 7, "client": 8, "dispatch": 9, "cli": 10,
+    "sched": 4, "sim": 5, "store": 6, "api": 7, "client": 8, "dispatch": 9, "demo": 9.7, "cli": 10,
 }
 # packages outside the layer table: runnable examples, which may use any layer but the cli
 NON_LAYER_RANK = {"examples": 9.5}

@@ -23,9 +23,9 @@ from flopgrid.errors import UserInputError, did_you_mean
 
 DEFAULT_FRAMEWORK = "megatron-core"
 FEATURES: tuple[str, ...] = (
-    "attention", "fused_elementwise", "dp_overlap", "tp_overlap", "fsdp_prefetch", "fsdp_reduce_bytes",
+    "attention", "fused_elementwise", "dp_overlap", "tp_overlap", "fsdp_prefetch", "fsdp_reduce_bytes", "fsdp_param_bytes",
     "pipeline_schedules", "zero_stages", "recompute", "tensor_parallel", "context_parallel", "expert_parallel",
-    "sequence_parallel", "max_tp", "selective_gemm_recompute",
+    "sequence_parallel", "max_tp", "selective_gemm_recompute", "cp_algorithm",
 )
 
 
@@ -33,8 +33,10 @@ class FrameworkProfile(BaseModel):
     """What one training stack does, each feature with its source.
 
     attention: `unfused` (Megatron-LM 2021-22 softmax path), `flash2` (FlashAttention-2,
-    Dao 2023) or `flash3` (FlashAttention-3 / cuDNN fused attention on Hopper, Shah et al.
-    2024; other chips fall back to their FlashAttention-2 efficiency).
+    Dao 2023), `flash3` (FlashAttention-3 / cuDNN fused attention on Hopper, Shah et al.
+    2024; other chips fall back to their FlashAttention-2 efficiency) or `triton` (the
+    experimental Triton FlashAttention kernel of flash_attn_triton.py, 2022-23: half the
+    FlashAttention-2 throughput, head dimension padded to a power of two).
     fused_elementwise: norms, bias-dropout-add and activations run as fused kernels
     (one read and one write per op); unfused stacks move each intermediate through HBM.
     dp_overlap: fraction of the data-parallel gradient reduction hidden behind the backward
@@ -51,12 +53,16 @@ class FrameworkProfile(BaseModel):
     title: str = ""
     years: str = ""
     description: str = ""
-    attention: Literal["unfused", "flash2", "flash3"] = "flash2"
+    attention: Literal["unfused", "flash2", "flash3", "triton"] = "flash2"
     fused_elementwise: bool = True
     dp_overlap: float = Field(default=0.0, ge=0.0, le=1.0)
     tp_overlap: float = Field(default=0.0, ge=0.0, le=1.0)
     fsdp_prefetch: bool = True
     fsdp_reduce_bytes: float = Field(default=2.0, gt=0.0)
+    fsdp_param_bytes: float = Field(
+        default=2.0, gt=0.0,
+        description="bytes per parameter element FSDP all-gathers and holds gathered (2: bf16 param_dtype; 4: fp32 "
+                    "params, cast to bf16 by autocast at every forward use)")
     pipeline_schedules: tuple[Literal["1f1b", "interleaved"], ...] = ("1f1b", "interleaved")
     zero_stages: tuple[int, ...] = (0, 1, 2, 3)
     recompute: tuple[Literal["none", "selective", "full"], ...] = ("none", "selective", "full")
@@ -69,6 +75,11 @@ class FrameworkProfile(BaseModel):
         default=0.0, ge=0.0, le=1.0,
         description="fraction of a layer's forward GEMMs that `selective` recompute re-runs (Megatron: 0, only "
                     "the attention core; torchtitan per-op SAC: every other matmul)")
+    cp_algorithm: Literal["ring", "allgather"] = Field(
+        default="ring",
+        description="context parallelism: `ring` passes K/V blocks around the cp ranks while attention runs "
+                    "(Megatron-Core, hidden up to the attention time); `allgather` all-gathers K and V before the "
+                    "attention and reduce-scatters their gradients after it, both exposed (Llama 3 §3.3.2)")
     sources: dict[str, str] = Field(default_factory=dict, description="feature -> citation")
 
     @model_validator(mode="after")

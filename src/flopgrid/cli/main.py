@@ -61,6 +61,7 @@ def _register() -> None:
     from flopgrid.cli import dispatch_cmd
 
     dispatch_cmd.register(app)
+    from flopgrid.cli import demo_cmd; demo_cmd.register(app)  # noqa: E702, I001
 
 
 _register()

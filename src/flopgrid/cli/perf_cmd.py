@@ -27,7 +27,7 @@ _FLASH = typer.Option(True, "--flash-attention/--no-flash-attention", help="Flas
 _JSON = typer.Option(False, "--json", help="print JSON (contract keys)")
 _FRAMEWORK = typer.Option(None, "--framework",
                           help="software stack: a shipped profile (megatron-lm, megatron-core, nemo, torchtitan, "
-                               "llm-foundry, deepspeed, maxtext) or a profile YAML/JSON file; default megatron-core")
+                               "llm-foundry, deepspeed, maxtext, llama3) or a profile YAML/JSON file; default megatron-core")
 _SEQ_LEN = typer.Option(None, "--seq-len", help="training sequence length (default: the model's)")
 
 

@@ -30,7 +30,9 @@ def connect(address: str = "local", chips: int | None = None, num_cpus: int | No
             has_gpu = False
         if not has_gpu:
             resources["chip"] = float(chips or cpus)
-        ray.init(num_cpus=cpus, resources=resources, include_dashboard=False, log_to_driver=False)
+        # address="local": a new cluster here even when another one runs on this machine (ray.init
+        # without an address joins a running one)
+        ray.init(address="local", num_cpus=cpus, resources=resources, include_dashboard=False, log_to_driver=False)
         chip_note = f", {resources['chip']:.0f} chip" if resources else ""
         return f"local Ray cluster ({cpus} CPUs{chip_note})"
     if not address:

@@ -7,16 +7,19 @@ published matmul efficiency (flopgrid.perf.stack). One global fit of `gemm_eff_m
 ../shared/reference/perf_measured.csv (Korthikanti et al. 2022 Table 5 step times,
 Megatron-LM SC21 Table 1 TFLOP/s per GPU, NVIDIA Selene) and bench/perf_published.csv
 (Llama 3, llm-foundry, torchtitan, MaxText, PaLM, BLOOM), inside physical bounds
-(bench/perf_fit.py BOUNDS; the two mechanisms end on theirs) and keeping Korthikanti and
+(bench/perf_fit.py BOUNDS; link_eff, overlap_slowdown end on theirs) and keeping Korthikanti and
 SC21 each within 4.5% mean; `gemm_half_dim_elems` and `dp_overlap` keep the values of the
 first fit on the Selene rows. Every row is in the fit: those errors are not
 out-of-sample. The honest figure is the leave-one-source-out error that
 `python bench/perf_accuracy.py` prints (the bands of flopgrid.perf.band come from it).
 
-In sample (python bench/perf_accuracy.py): Korthikanti Table 5 mean |error| 4.6%, SC21
-Table 1 4.4%. The two sources disagree by ~8% on the same 1T configuration (177 vs 163
-TFLOP/s per GPU: the 2022 code base is faster), which bounds what one set of constants can
-reach on both.
+Last fitted with the Triton attention kernel and fp32 FSDP parameters of the llm-foundry
+profile (issue 14); the llama3 profile's all-gather context parallelism came after and
+touches only the one 131K-context row: a refit with it moves the in-sample means by less
+than 0.2 points, so the values were kept. In sample (python bench/perf_accuracy.py):
+Korthikanti Table 5 mean |error| 4.6%, SC21 Table 1 4.0% (4.3% together). The two sources
+disagree by ~8% on the same 1T configuration (177 vs 163 TFLOP/s per GPU: the 2022 code
+base is faster), which bounds what one set of constants can reach on both.
 """
 
 from __future__ import annotations
@@ -31,14 +34,14 @@ class Calibration:
     # GEMM efficiency curve: eff(x) = gemm_eff_max * x / (x + gemm_half_dim_elems), x the
     # smallest of the GEMM's three dimensions after sharding (tile/wave quantisation and
     # low arithmetic intensity hurt small GEMMs). Fitted.
-    gemm_eff_max: float = 0.7916
+    gemm_eff_max: float = 0.773
     gemm_half_dim_elems: float = 37.6
     # Fraction of HBM bandwidth that memory-bound kernels (softmax, dropout, norms,
     # activations, optimizer) reach. Fitted.
-    hbm_eff: float = 0.5345
+    hbm_eff: float = 0.555
     # Fraction of link bandwidth NCCL collectives reach (bus bandwidth / link bandwidth).
     # Fitted.
-    link_eff: float = 0.7566
+    link_eff: float = 0.9
     # Fraction of the last micro-batch's backward that hides data-parallel gradient
     # reduction. Fitted: ~0, as Megatron-LM of 2021-22 (the calibration runs) reduced
     # gradients after the backward; frameworks that overlap (PyTorch DDP buckets) are
@@ -65,7 +68,7 @@ class Calibration:
     # et al., NSDI'24 §4.3: stragglers are individual machines) and Llama 3
     # (arXiv:2407.21783 §3.3.4: step-time variance across 16K GPUs) report the effect growing
     # with the job. Fitted.
-    straggler_cv: float = 0.02
+    straggler_cv: float = 0.01891
     # Compute slowed by communication kernels that overlap it: NCCL kernels occupy SMs and
     # HBM bandwidth while they run (MegaScale §3.2; Rashidi et al., "Enabling Compute-
     # Communication Overlap in Distributed Deep Learning Training Platforms", ISCA'21,

@@ -46,7 +46,7 @@ from flopgrid.perf.constants import Calibration
 from flopgrid.perf.fabric import Fabric, all_gather_s, all_reduce_s, all_to_all_s, members_per_domain, p2p_s
 from flopgrid.perf.plan import RECOMPUTE_CHOICES, RECOMPUTE_CODE, Plan
 from flopgrid.perf.shape import COLUMN, ROW, Gemm, ModelShape
-from flopgrid.perf.stack import Stack
+from flopgrid.perf.stack import Stack, padded_head_dim
 
 BREAKDOWN_KEYS: tuple[str, ...] = (
     "gemm", "attention", "elementwise", "recompute", "tp_comm", "cp_comm", "ep_comm", "pp_comm", "head",
@@ -79,6 +79,11 @@ class PlanArrays:
 
     def __len__(self) -> int:
         return len(self.tp)
+
+    @staticmethod
+    def concat(parts: "list[PlanArrays]") -> "PlanArrays":
+        fields = PlanArrays.__dataclass_fields__
+        return PlanArrays(*[np.concatenate([getattr(p, f) for p in parts]) for f in fields])
 
     def take(self, idx: np.ndarray) -> "PlanArrays":
         return PlanArrays(*[getattr(self, f)[idx] for f in self.__dataclass_fields__])
@@ -158,6 +163,8 @@ def evaluate(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Cali
     scores = shape.n_heads / tp * M * s  # score elements per chip per micro-batch
     core_flops = 2.0 * scores * (shape.d_qk + shape.d_v)
     if flash_attention:
+        if stack.head_dim_pow2:  # the Triton kernel computes with padded heads (flopgrid.perf.stack)
+            core_flops = core_flops * (padded_head_dim(shape.d_qk) + padded_head_dim(shape.d_v)) / (shape.d_qk + shape.d_v)
         core_f = 0.5 * core_flops / (fab.peak_flops * stack.flash_eff)  # causal blocks skipped
         core_b = cal.flash_bwd_over_fwd * core_f
     else:
@@ -181,11 +188,15 @@ def evaluate(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Cali
     tp_f = 2.0 * t_ar * tp_exposed
     tp_b = 2.0 * t_ar * tp_exposed
     tp_hidden_layer = 4.0 * t_ar * stack.tp_overlap
-    cp_cross = members_per_domain(P.cp, P.tp, fab.domain) < P.cp
-    cp_step = p2p_s(M * 2.0 * shape.kv_width / np.minimum(tp, shape.n_kv_heads) * el, cp_cross, fab, cal.link_eff)
-    cp_t = np.where(cp > 1, (cp - 1) * cp_step, 0.0)
-    cp_f = np.maximum(cp_t - core_f, 0.0)
-    cp_b = np.maximum(2.0 * cp_t - core_b, 0.0)
+    kv_bytes = M * 2.0 * shape.kv_width / np.minimum(tp, shape.n_kv_heads) * el  # local K and V per chip
+    if stack.cp_allgather:  # all-gather K/V, then attention; reduce-scatter dK/dV: both exposed (Llama 3)
+        cp_f = all_gather_s(cp * kv_bytes, cp, tp, fab, cal.link_eff)
+        cp_b = cp_f
+    else:  # ring: each step's K/V block travels while the current block's attention runs
+        cp_cross = members_per_domain(P.cp, P.tp, fab.domain) < P.cp
+        cp_t = np.where(cp > 1, (cp - 1) * p2p_s(kv_bytes, cp_cross, fab, cal.link_eff), 0.0)
+        cp_f = np.maximum(cp_t - core_f, 0.0)
+        cp_b = np.maximum(2.0 * cp_t - core_b, 0.0)
     if wm:
         a2a = all_to_all_s(M / tp * shape.moe_top_k * h * el, ep, tp * cp, fab, cal.link_eff)
         ep_l = wm * 4.0 * a2a
@@ -193,12 +204,20 @@ def evaluate(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Cali
     else:
         ep_l = ep_f = 0.0 * tp
 
-    recompute = np.where(rc == 2, gemm_f + core_f + elem_f + tp_f + cp_f + ep_f,
+    # FSDP with fp32 parameters: autocast casts each weight to bf16 at its forward use
+    # (read 4 + write 2 bytes per parameter; flopgrid.perf.stack)
+    if stack.fsdp_param_bytes > el:
+        layer_params = (shape.attn_params + wd * shape.dense_ffn_params + wm * shape.moe_shared_params) / tp \
+            + wm * shape.moe_expert_params / (tp * ep)
+        cast_f = np.where(P.zero == 3, layer_params * (stack.fsdp_param_bytes + el) / hbm, 0.0)
+    else:
+        cast_f = 0.0 * tp
+    recompute = np.where(rc == 2, gemm_f + core_f + elem_f + cast_f + tp_f + cp_f + ep_f,
                          np.where(rc == 1, core_f + stack.selective_gemm_recompute * gemm_f, 0.0))
     layer = {
         "gemm": 3.0 * gemm_f,
         "attention": core_f + core_b,
-        "elementwise": 3.0 * elem_f,
+        "elementwise": 3.0 * elem_f + cast_f,
         "recompute": recompute,
         "tp_comm": tp_f + tp_b,
         "cp_comm": cp_f + cp_b,
@@ -228,8 +247,7 @@ def evaluate(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Cali
     bubble = (pp - 1.0) / v * t_mb
 
     # --- parameters per chip and data-parallel traffic ----------------------------------
-    lp_dense = (shape.attn_params + wd * shape.dense_ffn_params + wm * shape.moe_shared_params) / tp
-    lp_expert = wm * shape.moe_expert_params / (tp * ep)
+    lp_dense, lp_expert = _layer_params(shape, tp, ep)
     emb = V * h / tp
     n_emb_first = np.where((P.pp == 1) & (not shape.tied_embeddings), 2.0, 1.0)
     n_max = np.maximum(np.maximum(first, last), mid).astype(f)
@@ -253,7 +271,8 @@ def evaluate(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Cali
     if wm:
         ag_l = ag_l + all_gather_s(lp_expert * el, shard_e, tp * cp * ep, fab, cal.link_eff)
     rs_l = ag_l * stack.fsdp_reduce_bytes / el
-    fwd_l = gemm_f + core_f + elem_f + tp_f + cp_f + ep_f
+    ag_l = ag_l * stack.fsdp_param_bytes / el  # fp32 parameters gather twice the bytes (flopgrid.perf.stack)
+    fwd_l = gemm_f + core_f + elem_f + cast_f + tp_f + cp_f + ep_f
     if stack.fsdp_prefetch:
         exp_l = np.maximum(ag_l - fwd_l, 0.0) + np.maximum(ag_l + rs_l - layer_bwd, 0.0)
     else:
@@ -286,14 +305,7 @@ def evaluate(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Cali
     breakdown["stragglers"] = stragglers
 
     # --- memory per chip ---------------------------------------------------------------
-    mem_first = _memory(shape, P, tp, pp, v, m, M, sp_div, el, first, lp_dense, lp_expert,
-                        n_emb_first * emb, shard_d, shard_e, wd, wm, flash_attention, is_last=(P.pp == 1))
-    mem_last = _memory(shape, P, tp, pp, v, m, M, sp_div, el, last, lp_dense, lp_expert,
-                       emb, shard_d, shard_e, wd, wm, flash_attention, is_last=True)
-    use_first = mem_first["total"] >= mem_last["total"]
-    memory = {k: np.where(use_first, mem_first[k], mem_last[k]) for k in (*MEMORY_KEYS, "total")}
-    memory["allowance"] = cal.workspace_bytes + cal.fragmentation * memory["total"]
-    total = memory["total"] + memory["allowance"]
+    memory, total = plan_memory(shape, fab, P, seqs, cal, stack, stages=(first, mid, last))
 
     tokens_per_s = seqs * s / step
     chips = tp * pp * dp * cp
@@ -310,9 +322,52 @@ def evaluate(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Cali
     }
 
 
+def _layer_params(shape: ModelShape, tp, ep) -> tuple[np.ndarray, np.ndarray]:
+    """Parameters per chip of one (average) layer: dense (attention, dense FFN or shared
+    experts and router, split by tp) and routed experts (split by tp and ep)."""
+    wm = shape.n_moe_layers / shape.n_layers
+    lp_dense = (shape.attn_params + (1.0 - wm) * shape.dense_ffn_params + wm * shape.moe_shared_params) / tp
+    return lp_dense, wm * shape.moe_expert_params / (tp * ep)
+
+
+def plan_memory(shape: ModelShape, fab: Fabric, P: PlanArrays, seqs: int, cal: Calibration, stack: Stack,
+                stages: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Memory per chip of every plan in P: (breakdown in bytes with `total` of the tensors,
+    total bytes with the allowance). The larger of the first and the last pipeline stage.
+    Cheaper than `evaluate` (no step time), so the planner can drop plans that do not fit
+    before timing them; `evaluate` reports the same figures. `stages`: the
+    (first, mid, last) layer counts when already computed."""
+    f = float
+    tp, pp, dp, cp, ep = (P.tp.astype(f), P.pp.astype(f), P.dp.astype(f), P.cp.astype(f), P.ep.astype(f))
+    mb, v = P.mb.astype(f), P.v.astype(f)
+    el = fab.elem_bytes
+    wm = shape.n_moe_layers / shape.n_layers
+    sp_div = np.where(P.sp.astype(bool), tp, 1.0)
+    M = mb * shape.seq_len / cp
+    m = seqs / (dp * mb)
+    first, _, last = stages if stages is not None else stage_layer_arrays(shape.n_layers, P.pp, P.v)
+    lp_dense, lp_expert = _layer_params(shape, tp, ep)
+    emb = f(shape.vocab_size) * shape.d_model / tp
+    n_emb_first = np.where((P.pp == 1) & (not shape.tied_embeddings), 2.0, 1.0)
+    shard_d, shard_e = dp * cp, dp * cp / ep
+    # a gathered FSDP layer is held at the gathered precision (fp32 with fsdp_param_bytes 4;
+    # autocast's bf16 copies are per-op transients, not counted)
+    gather_bytes = max(2.0, stack.fsdp_param_bytes)
+    common = (shard_d, shard_e, 1.0 - wm, wm, stack.flash)
+    mem_first = _memory(shape, P, tp, pp, v, m, M, sp_div, el, first, lp_dense, lp_expert, n_emb_first * emb,
+                        *common, is_last=(P.pp == 1), gather_bytes=gather_bytes)
+    mem_last = _memory(shape, P, tp, pp, v, m, M, sp_div, el, last, lp_dense, lp_expert, emb,
+                       *common, is_last=True, gather_bytes=gather_bytes)
+    use_first = mem_first["total"] >= mem_last["total"]
+    memory = {k: np.where(use_first, mem_first[k], mem_last[k]) for k in (*MEMORY_KEYS, "total")}
+    memory["allowance"] = cal.workspace_bytes + cal.fragmentation * memory["total"]
+    return memory, memory["total"] + memory["allowance"]
+
+
 def _memory(shape: ModelShape, P: PlanArrays, tp, pp, v, m, M, sp_div, el, layers, lp_dense, lp_expert, emb,
-            shard_d, shard_e, wd, wm, flash_attention: bool, is_last) -> dict[str, np.ndarray]:
-    """Bytes per chip on one stage holding `layers` layers (+ `emb` embedding params)."""
+            shard_d, shard_e, wd, wm, flash_attention: bool, is_last, gather_bytes: float = 2.0) -> dict[str, np.ndarray]:
+    """Bytes per chip on one stage holding `layers` layers (+ `emb` embedding params);
+    `gather_bytes` per parameter of the (current + prefetched) layers ZeRO-3 holds gathered."""
     h, s = float(shape.d_model), float(shape.seq_len)
     D = layers * lp_dense + emb
     E = layers * lp_expert
@@ -320,7 +375,7 @@ def _memory(shape: ModelShape, P: PlanArrays, tp, pp, v, m, M, sp_div, el, layer
     sharded = D / shard_d + E / shard_e
     # ZeRO-3 holds its shard plus the gathered current + prefetched layer (never more than
     # the unsharded weights)
-    gathered = np.minimum(2.0 * 2.0 * (lp_dense + lp_expert), 2.0 * (D + E) - 2.0 * sharded)
+    gathered = np.minimum(2.0 * gather_bytes * (lp_dense + lp_expert), gather_bytes * (D + E) - 2.0 * sharded)
     weights = np.where(zero == 3, 2.0 * sharded + gathered, 2.0 * (D + E))
     grads = np.where(zero >= 2, 2.0 * sharded, 2.0 * (D + E))
     optim = np.where(zero >= 1, 12.0 * sharded, 12.0 * (D + E))

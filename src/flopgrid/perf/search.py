@@ -20,7 +20,7 @@ from flopgrid.catalog.cluster import Cluster
 from flopgrid.catalog.model_spec import ModelSpec
 from flopgrid.errors import NoSolutionError, UserInputError
 from flopgrid.perf.constants import CALIBRATION, Calibration
-from flopgrid.perf.engine import PlanArrays, evaluate
+from flopgrid.perf.engine import PlanArrays, evaluate, plan_memory
 from flopgrid.perf.fabric import Fabric
 from flopgrid.perf.plan import RECOMPUTE_CHOICES, RECOMPUTE_CODE, ZERO_STAGES, global_batch_seqs, stage_layers
 from flopgrid.perf.predict import GIB, Prediction, apply_ceiling, prediction_from
@@ -117,6 +117,7 @@ def enumerate_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch
     rows: list[tuple[int, int, int, int, int, int, int]] = []
     splits = _valid_interleaves(L, divs)
     reason = f"no dp*micro_batch divides the global batch of {seqs} sequences"
+    mbs = allowed("micro_batch", MICRO_BATCHES)
     for tp in tps:
         max_cp = MAX_CP if profile.context_parallel else 1
         for cp in allowed("cp", [d for d in _divisors(chips // tp) if d <= max_cp]):
@@ -136,16 +137,14 @@ def enumerate_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch
                 else:
                     eps = [e for e in _divisors(dp * cp) if model.moe.n_experts % e == 0]
                 eps = [e for e in allowed("ep", eps) if e in eps]
-                for mb in allowed("micro_batch", MICRO_BATCHES):
+                vs_pp = [1] if pp == 1 or not profile.interleaved else sorted(splits[pp])
+                vs_pp = [v for v in allowed("interleave", vs_pp) if v in vs_pp]
+                vs_one = [v for v in vs_pp if v == 1]
+                for mb in mbs:
                     if seqs % (dp * mb):
                         continue
-                    m = seqs // (dp * mb)
-                    vs = [1] if pp == 1 or not profile.interleaved else [
-                        v for v in range(1, MAX_INTERLEAVE + 1) if v in splits[pp]]
-                    vs = [v for v in allowed("interleave", vs) if v in vs and (v == 1 or m % pp == 0)]
-                    for v in vs:
-                        for ep in eps:
-                            rows.append((tp, pp, dp, cp, ep, mb, v))
+                    vs = vs_pp if (seqs // (dp * mb)) % pp == 0 else vs_one
+                    rows.extend([(tp, pp, dp, cp, ep, mb, v) for v in vs for ep in eps])
     if not rows:
         return _empty(), reason if "tp" not in pins else reason + f" with the pinned plan fields {pins}"
     base = np.array(rows, dtype=np.int64)
@@ -200,18 +199,29 @@ def search_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch_to
         raise UserInputError(f"top_k must be >= 1, got {top_k}")
     fab = Fabric.of(cluster, dtype)
     profile = resolve_framework(framework)
-    plans, reason = enumerate_plans(model, cluster, chips, global_batch_tokens, pins, skip_dominated, profile)
+    modes = sorted({RECOMPUTE_CODE[r] for r in ([pins["recompute"]] if pins and pins.get("recompute")
+                                                 else profile.recompute) if r in RECOMPUTE_CODE})
+    if skip_dominated and len(modes) > 1:  # the lightest mode only; heavier ones where it does not fit
+        light = {**(pins or {}), "recompute": RECOMPUTE_CHOICES[modes[0]]}
+        plans, reason = enumerate_plans(model, cluster, chips, global_batch_tokens, light, skip_dominated, profile)
+    else:
+        plans, reason = enumerate_plans(model, cluster, chips, global_batch_tokens, pins, skip_dominated, profile)
     if len(plans) == 0:
         raise NoSolutionError(
             f"no valid plan for {model.name} on {chips} chips with framework {profile.name}: {reason}")
     stack = Stack.of(profile, cluster.accelerator, calibration, flash_attention)
-    result = evaluate(model_shape(model), fab, plans, global_batch_seqs(model, global_batch_tokens), calibration,
-                      flash_attention, stack=stack)
+    shape, seqs = model_shape(model), global_batch_seqs(model, global_batch_tokens)
+    searched = len(plans) * (len(modes) if skip_dominated else 1)
+    if skip_dominated:
+        plans, n_fitting, smallest_bytes = _fitting_undominated(shape, fab, plans, seqs, calibration, stack, modes)
+    result = evaluate(shape, fab, plans, seqs, calibration, flash_attention, stack=stack)
     fits = np.flatnonzero(result["fits"])
+    if not skip_dominated:
+        n_fitting, smallest_bytes = len(fits), float(result["memory_bytes"].min())
     if len(fits) == 0:
-        smallest = float(result["memory_bytes"].min()) / GIB
+        smallest = smallest_bytes / GIB
         raise NoSolutionError(
-            f"none of the {len(plans)} valid plans for {model.name} on {chips} x {cluster.hardware} fits in memory: "
+            f"none of the {searched} valid plans for {model.name} on {chips} x {cluster.hardware} fits in memory: "
             f"the smallest needs {smallest:.1f} GiB per chip, the chip has {fab.hbm_bytes / GIB:.1f} GiB"
         )
     order = fits[np.argsort(result["step_time_s"][fits], kind="stable")][:top_k]
@@ -221,5 +231,38 @@ def search_plans(model: ModelSpec, cluster: Cluster, chips: int, global_batch_to
         pred = prediction_from(result, int(i), plan, fab.hbm_bytes, profile.name,
                                mfu_band(cluster.accelerator.name, chips, plan.zero))
         candidates.append(apply_ceiling(pred, cluster.accelerator.name, chips) if ceiling else pred)
-    return PlanSearch(best=candidates[0], candidates=candidates, searched=len(plans), fitting=len(fits),
+    return PlanSearch(best=candidates[0], candidates=candidates, searched=searched, fitting=n_fitting,
                       seconds=time.perf_counter() - started)
+
+
+def _fitting_undominated(shape, fab: Fabric, plans: PlanArrays, seqs: int, cal: Calibration,
+                         stack: Stack, modes: list[int]) -> tuple[PlanArrays, int, float]:
+    """The plans that fit in memory, with only the lightest recompute that fits of each
+    otherwise equal plan; (those plans, how many, smallest memory in bytes).
+
+    Memory comes first (flopgrid.perf.engine.plan_memory, cheaper than timing a plan), one
+    recompute mode at a time, lightest first; a heavier mode is tried only for the plans the
+    lighter one did not fit. Among plans equal but for `recompute`, a lighter mode is never
+    slower: it drops recomputed forward seconds (none <= selective <= full) and what it gives
+    back in hidden communication is at most those seconds (FSDP exposure and the
+    data-parallel overlap shrink by at most the added backward; the overlap slowdown charges
+    only part of it), so only memory can make a heavier mode win, and then the lightest that
+    fits ranks first. `plans` hold the lightest of `modes` (recompute codes, ascending); the
+    heavier rows are those plans with `rc` replaced (every mode exists for every other choice)."""
+    from dataclasses import replace
+
+    todo = plans
+    kept: list[PlanArrays] = []
+    smallest = np.inf
+    for k, mode in enumerate(modes):
+        if k:
+            todo = replace(todo, rc=np.full(len(todo), mode, dtype=np.int64))
+        if len(todo) == 0:
+            break
+        _, total = plan_memory(shape, fab, todo, seqs, cal, stack)
+        smallest = min(smallest, float(total.min()))
+        ok = total <= fab.hbm_bytes
+        kept.append(todo.take(np.flatnonzero(ok)))
+        todo = todo.take(np.flatnonzero(~ok))
+    out = PlanArrays.concat(kept) if kept else plans.take(np.zeros(0, dtype=np.int64))
+    return out, len(out), float(smallest) if np.isfinite(smallest) else 0.0

@@ -18,6 +18,15 @@ into the numbers the engine uses:
   backward 1.5-1.75x FlashAttention-2's, i.e. ~50%; fwd+bwd (backward 2.5x the forward's
   FLOPs) = 3.5 / (1/0.75 + 2.5/0.50) = 55%. Other chips: the A100 figure times the chip's
   GEMM factor; `flash3` off Hopper falls back to the chip's FlashAttention-2 figure.
+  The Triton FlashAttention kernel (`triton`: Dao-AILab/flash-attention
+  flash_attn/flash_attn_triton.py, the kernel MPT / llm-foundry ran as `attn_impl: triton`,
+  the default of llm-foundry scripts/train/benchmarking/submit_benchmarks.py): its docstring
+  says "Triton forward + backward is slightly slower than CUDA forward + backward", the CUDA
+  kernel of the time being FlashAttention(-1), and FlashAttention-2 is "around 2x" faster
+  than FlashAttention (Dao 2023, arXiv:2307.08691, abstract): `TRITON_OVER_FLASH2` = 1/2 of
+  the chip's FlashAttention-2 figure. It pads the head dimension to the next power of two
+  (`BLOCK_HEADDIM = max(triton.next_power_of_2(d), 16)` in `_flash_attn_forward` /
+  `_flash_attn_backward`), so a head of 112 runs the FLOPs of 128 (`head_dim_pow2`).
 - collectives on compute cores: NCCL / RCCL collectives are kernels on the GPU's SMs and
   compete with the GEMMs they overlap (`Calibration.overlap_slowdown`); a TPU's ICI
   transfers are driven by the chip's own DMA engines and routers, not its TensorCores
@@ -27,6 +36,20 @@ into the numbers the engine uses:
   byte count (an allowance: torchtitan reports +16% tokens/s on Llama 3 8B from
   torch.compile fusing them, docs/performance.md Table 1; the factor 2 reproduces that
   order of effect on H100).
+- FSDP parameters in fp32 (`fsdp_param_bytes` 4: PyTorch FSDP MixedPrecision with no
+  param_dtype, e.g. Composer's mixed_precision 'DEFAULT' of the PyTorch 1.13 era,
+  mosaicml/composer composer/trainer/dist_strategy.py: param_dtype None, reduce_dtype the
+  autocast precision): every all-gather moves 4 bytes per parameter and autocast casts each
+  gathered fp32 weight to bf16 at every forward use (torch.autocast casts the inputs of
+  matmul-class ops to the lower precision; read 4 + write 2 bytes per weight at HBM
+  bandwidth), once in the forward and once more in a full-recompute forward.
+- context parallelism: Megatron-Core's ring passes each K/V block to the next cp rank while
+  the attention of the current block runs (hidden up to the attention time); the
+  all-gather form of Llama 3 (Grattafiori et al. 2024, arXiv:2407.21783 §3.3.2; PyTorch's
+  context-parallel tutorial: "the all-gather based pass-KV algorithm is used in Llama3
+  training") first all-gathers K and V over the cp ranks, then computes the local queries'
+  attention, and reduce-scatters dK, dV in the backward: both collectives on the critical
+  path (`cp_allgather`).
 """
 
 from __future__ import annotations
@@ -48,6 +71,7 @@ REFERENCE_CHIP = "a100-80gb"  # the calibration runs' chip
 HOPPER = ("h100-sxm", "h100-pcie", "h100-nvl", "h200")
 FLASH2_HOPPER = 0.35
 FLASH3_HOPPER = 0.55
+TRITON_OVER_FLASH2 = 0.5
 UNFUSED_ELEMENTWISE_FACTOR = 2.0
 
 
@@ -58,10 +82,19 @@ def gemm_generation_factor(accelerator_name: str) -> float:
 
 
 def flash_fraction(kernel: str, accelerator_name: str, cal: Calibration) -> float:
-    """FlashAttention fwd+bwd throughput as a fraction of dense peak on this chip."""
+    """FlashAttention fwd+bwd throughput as a fraction of dense peak on this chip (for
+    `triton`, half the chip's FlashAttention-2 figure, before any head-dimension padding)."""
+    if kernel == "triton":
+        return TRITON_OVER_FLASH2 * flash_fraction("flash2", accelerator_name, cal)
     if accelerator_name in HOPPER:
         return FLASH3_HOPPER if kernel == "flash3" else FLASH2_HOPPER
     return cal.flash_eff * gemm_generation_factor(accelerator_name)
+
+
+def padded_head_dim(head_dim: int) -> int:
+    """The head dimension the Triton FlashAttention kernel computes with: the next power of
+    two, at least 16 (flash_attn_triton.py BLOCK_HEADDIM). 112 -> 128, 128 -> 128, 80 -> 128."""
+    return max(16, 1 << max(int(head_dim) - 1, 0).bit_length())
 
 
 @dataclass(frozen=True)
@@ -77,8 +110,11 @@ class Stack:
     tp_overlap: float = 0.0
     fsdp_prefetch: bool = True
     fsdp_reduce_bytes: float = 2.0
+    fsdp_param_bytes: float = 2.0
     selective_gemm_recompute: float = 0.0
     comm_uses_compute: bool = True  # collectives run as kernels on the compute cores (GPUs)
+    head_dim_pow2: bool = False  # the attention kernel pads the head dimension to a power of two
+    cp_allgather: bool = False  # context parallelism all-gathers K/V (exposed) instead of a ring
 
     @staticmethod
     def of(profile: FrameworkProfile, accelerator: Accelerator, cal: Calibration,
@@ -94,8 +130,11 @@ class Stack:
             tp_overlap=profile.tp_overlap,
             fsdp_prefetch=profile.fsdp_prefetch,
             fsdp_reduce_bytes=profile.fsdp_reduce_bytes,
+            fsdp_param_bytes=profile.fsdp_param_bytes,
             selective_gemm_recompute=profile.selective_gemm_recompute,
             comm_uses_compute=not accelerator.name.startswith("tpu"),
+            head_dim_pow2=profile.attention == "triton",
+            cp_allgather=profile.cp_algorithm == "allgather",
         )
 
 
