@@ -14,7 +14,7 @@ from typing import Any
 
 import typer
 
-from flopgrid.cli.output import compact_table, console, emit
+from flopgrid.cli.output import compact_table, console, emit, gap_pct
 from flopgrid.errors import UserInputError
 
 pool_app = typer.Typer(help="Pools on a flopgrid server (providers).", no_args_is_help=True)
@@ -127,7 +127,7 @@ def bid_cancel(bid_id: str = typer.Argument(...), server: str = SERVER, key: str
 
 # markets -----------------------------------------------------------------------------------
 def _market_line(m: dict) -> None:
-    gap = "" if m.get("gap") is None else f", gap {100 * m['gap']:.3g}%"
+    gap = "" if m.get("gap") is None else f", gap {gap_pct(m['gap'])}"
     why = f" ({m['reason']})" if m.get("reason") else ""
     console.print(f"market {m['id']} ({m['kind']}): {m['status']}{why}", highlight=False)
     solver = f", solver {m['solver_status']}{gap}" if m.get("solver_status") else ""

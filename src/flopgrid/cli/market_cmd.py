@@ -10,7 +10,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from flopgrid.cli.output import compact_table, console, emit, write_text_atomic
+from flopgrid.cli.output import compact_table, console, emit, gap_pct, write_text_atomic
 from flopgrid.errors import UserInputError, require_int_range, require_positive, require_seed
 
 scenario_app = typer.Typer(help="Market scenarios (order books).", no_args_is_help=True)
@@ -54,7 +54,7 @@ def _money(v: float | None) -> str:
 
 def _render_clear(r: dict) -> None:
     """Readable at 80 columns: short headers, interval span as "start-end", whole dollars."""
-    gap = "n/a" if r["gap"] is None else f"{100 * r['gap']:.3g}%"
+    gap = gap_pct(r["gap"])
     console.print(f"[bold]{r['status']}[/bold]  welfare {_money(r['welfare_usd'])}  cleared {len(r['allocations'])}"
                   f" / unserved {len(r['unserved'])}  uplift {_money(r['uplift']['total_usd'])}", highlight=False)
     bound = f"  bound {_money(r['upper_bound_usd'])}" if r.get("upper_bound_usd") is not None else ""

@@ -146,6 +146,13 @@ def pct(value: float) -> str:
     return "n/a" if value is None else f"{100 * value:.2f}%"
 
 
+def gap_pct(gap: float | None) -> str:
+    """A MIP gap as a percentage; a solver's round-off (below 1e-6 %) reads as 0%."""
+    if gap is None:
+        return "n/a"
+    return "0%" if abs(gap) < 1e-8 else f"{100 * gap:.3g}%"
+
+
 def write_text_atomic(path, text: str) -> None:
     """Write `text` to `path` through a temporary file and a rename (`flopgrid.files`)."""
     from flopgrid.files import write_text_atomic as write
