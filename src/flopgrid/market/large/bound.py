@@ -20,7 +20,14 @@ import numpy as np
 from flopgrid.market.formulation.columns import Columns, Options
 from flopgrid.market.formulation.model import MarketModel, model_from_candidates
 from flopgrid.market.large.config import LargeConfig
-from flopgrid.market.large.lagrangian import Supply, bid_response, dual_value, top_per_bid, window_cost
+from flopgrid.market.large.lagrangian import (
+    Supply,
+    bid_response,
+    dual_value,
+    priced_columns,
+    top_per_bid,
+    window_cost,
+)
 from flopgrid.market.orders import Scenario
 from flopgrid.market.solve import highs
 
@@ -120,7 +127,13 @@ def column_generation(scenario: Scenario, opts: Options, supply: Supply, seed: C
             out.upper_bound_usd, out.mu, center = val, mu, mu
         log.debug("round %d: cols %d lp %.0f D %.0f (%.2f s)", rounds, len(keyset), sol[0], val,
                   time.perf_counter() - tl)
-        new = _unseen(_chosen(opts, br), keyset)
+        chosen = _chosen(opts, br)
+        if cfg.columns_per_bid_round > 1:  # more columns per round, fewer rounds (those that price out vs lambda_b)
+            keep, st, red = priced_columns((1.0 + supply.reserve_fraction) * mu, opts, cfg.columns_per_bid_round)
+            k = red > out.lam[opts.bid[keep]] + 1e-9
+            keep, st = keep[k], st[k]
+            chosen = chosen.union(Columns(opts.bid[keep], opts.pool[keep], opts.chips[keep], st, opts.value_usd[keep]))
+        new = _unseen(chosen, keyset)
         last = time.perf_counter() - tl
         out_of_time = time_limit_s is not None and time.perf_counter() - t0 + 1.5 * last > cfg.bound_share * time_limit_s
         if out.upper_bound_usd - out.master_lp_usd <= cfg.bound_tol * max(abs(out.upper_bound_usd), 1.0):
