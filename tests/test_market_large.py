@@ -21,9 +21,11 @@ from flopgrid.market import Valuer, clear, generate_scenario, parse_scenario
 from flopgrid.market.formulation.columns import enumerate_options
 from flopgrid.market.formulation.model import build_model
 from flopgrid.market.large import solve_large
-from flopgrid.market.large.bound import column_generation, seed_columns
+from flopgrid.market.large.bound import column_generation, master_pricing, seed_columns
 from flopgrid.market.large.config import LargeConfig
+from flopgrid.market.large.dive import lp_dive
 from flopgrid.market.large.lagrangian import Supply, dual_value
+from flopgrid.market.large.neighbourhood import demand_chips, welfare_usd
 from flopgrid.market.large.pool_bound import pool_bound_at_prices, pool_lagrangian
 
 TOL_USD = 1e-6
@@ -97,6 +99,20 @@ def test_pool_bound_is_tighter_than_the_lp_bound_on_lumpy_markets():
         assert pb.upper_bound_usd < bd.upper_bound_usd - 0.01 * exact.welfare_usd  # strictly tighter here
         pp = pool_bound_at_prices(scenario, opts, supply, bd.mu, time.perf_counter() + 60, sub_time_limit_s=5.0)
         assert exact.welfare_usd - TOL_USD <= pp.upper_bound_usd < bd.upper_bound_usd - 0.01 * exact.welfare_usd
+        # the LP dive on the same master: every column an enumerated option at a start in its
+        # range, capacity with reserve held in every (pool, interval), welfare <= the optimum
+        dived, solves = lp_dive(bd.master, bd.master_columns, opts, supply, len(scenario.bids), time.perf_counter() + 60,
+                                price=master_pricing(bd, opts, supply))
+        assert solves >= 1 and (dived.pool >= 0).any()
+        ranges = {(b, p, g): (lo, hi) for b, p, g, lo, hi in zip(opts.bid.tolist(), opts.pool.tolist(),
+                                                               opts.chips.tolist(), opts.start_lo.tolist(),
+                                                               opts.start_hi.tolist())}
+        for b, p, g, s in dived.columns().keys():
+            lo, hi = ranges[(b, p, g)]
+            assert lo <= s <= hi
+        used = (1 + scenario.reserve.fraction) * demand_chips(dived, opts.bid_len, supply.available.shape)
+        assert np.all(used <= supply.chips.sum(axis=1)[:, None] + 1e-9)
+        assert welfare_usd(dived, supply, opts.bid_len) <= exact.welfare_usd + TOL_USD
 
 
 def test_max_pools_per_bid_keeps_the_best_pools_per_gang():
