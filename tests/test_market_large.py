@@ -1,13 +1,17 @@
 """The large-market path's pieces against independent truth: the pool Lagrangian bound
 (bid rows relaxed, one HiGHS sub-MIP per pool) is never below the brute-force optimum at
 any multipliers, is at least as tight as the LP bound at the master LP's duals on generated
-markets, and its candidate cap (`max_pools_per_bid`) keeps at most N pools per (bid, gang)."""
+markets; so is the anytime pool bound at capacity prices (any prices, any subset of pools
+solved); the path for markets above `pool_bound_max_pools` (that bound + adopted schedules)
+stays feasible and under its bound; and the candidate cap (`max_pools_per_bid`) keeps at
+most N pools per (bid, gang)."""
 
 from __future__ import annotations
 
 import time
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_market_bruteforce import brute_force_welfare, small_scenarios
@@ -16,10 +20,13 @@ from test_market_decomposition import check_valid
 from flopgrid.market import Valuer, clear, generate_scenario, parse_scenario
 from flopgrid.market.formulation.columns import enumerate_options
 from flopgrid.market.formulation.model import build_model
-from flopgrid.market.large.bound import column_generation, seed_columns
+from flopgrid.market.large import solve_large
+from flopgrid.market.large.bound import column_generation, master_pricing, seed_columns
 from flopgrid.market.large.config import LargeConfig
-from flopgrid.market.large.lagrangian import Supply
-from flopgrid.market.large.pool_bound import pool_lagrangian
+from flopgrid.market.large.dive import lp_dive
+from flopgrid.market.large.lagrangian import Supply, dual_value
+from flopgrid.market.large.neighbourhood import demand_chips, welfare_usd
+from flopgrid.market.large.pool_bound import pool_bound_at_prices, pool_lagrangian
 
 TOL_USD = 1e-6
 
@@ -39,6 +46,40 @@ def test_pool_bound_is_an_upper_bound_at_any_multipliers(sc, seed):
     assert pb.upper_bound_usd >= truth - TOL_USD
 
 
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_scenarios(), st.integers(0, 2**31 - 1), st.sampled_from([0.0, 1e-3, 60.0]))
+def test_pool_bound_at_prices_is_an_upper_bound_at_any_prices(sc, seed, budget_s):
+    """Any capacity prices mu >= 0, any subset of pools solved (a budget of 0 solves none, 1 ms
+    some): the bound stays >= the brute-force optimum and <= D(mu)."""
+    truth = brute_force_welfare(sc)
+    scenario = parse_scenario(sc)
+    opts = enumerate_options(scenario, Valuer(scenario.horizon.interval_hours))
+    if not opts.n:
+        return
+    supply = Supply.of(scenario)
+    rng = np.random.default_rng(seed)
+    mu = rng.uniform(0, 5, supply.available.shape) * rng.integers(0, 2, supply.available.shape)
+    pb = pool_bound_at_prices(scenario, opts, supply, mu, time.perf_counter() + budget_s)
+    d = dual_value(mu, opts, np.arange(opts.n), supply)[0]
+    assert pb.dual_usd == pytest.approx(d, rel=1e-9, abs=1e-6)
+    assert truth - TOL_USD <= pb.upper_bound_usd <= d + TOL_USD
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_scenarios())
+def test_large_market_phases_stay_feasible_and_under_their_bound(sc):
+    """The phases that markets above `pool_bound_max_pools` run (anytime pool bound, adopted
+    schedules, neighbourhood search), forced on small markets: welfare <= optimum <= bound."""
+    truth = brute_force_welfare(sc)
+    scenario = parse_scenario(sc)
+    out = solve_large(scenario, Valuer(scenario.horizon.interval_hours), None, 1e-9,
+                      LargeConfig(pool_bound_max_pools=0))
+    if out is None:
+        return
+    assert out.model.welfare_usd(out.outcome.col_value) <= truth + TOL_USD
+    assert out.upper_bound_usd >= truth - TOL_USD
+
+
 def test_pool_bound_is_tighter_than_the_lp_bound_on_lumpy_markets():
     """60 bids x 10 pools x 12 intervals (gangs large relative to pools): measured LP bound
     5-12% above the exact optimum; the pool bound from the master LP's duals is never above
@@ -56,6 +97,22 @@ def test_pool_bound_is_tighter_than_the_lp_bound_on_lumpy_markets():
                              max_rounds=4)
         assert exact.welfare_usd - TOL_USD <= pb.upper_bound_usd <= bd.upper_bound_usd * (1 + 1e-9)
         assert pb.upper_bound_usd < bd.upper_bound_usd - 0.01 * exact.welfare_usd  # strictly tighter here
+        pp = pool_bound_at_prices(scenario, opts, supply, bd.mu, time.perf_counter() + 60, sub_time_limit_s=5.0)
+        assert exact.welfare_usd - TOL_USD <= pp.upper_bound_usd < bd.upper_bound_usd - 0.01 * exact.welfare_usd
+        # the LP dive on the same master: every column an enumerated option at a start in its
+        # range, capacity with reserve held in every (pool, interval), welfare <= the optimum
+        dived, solves = lp_dive(bd.master, bd.master_columns, opts, supply, len(scenario.bids), time.perf_counter() + 60,
+                                price=master_pricing(bd, opts, supply))
+        assert solves >= 1 and (dived.pool >= 0).any()
+        ranges = {(b, p, g): (lo, hi) for b, p, g, lo, hi in zip(opts.bid.tolist(), opts.pool.tolist(),
+                                                               opts.chips.tolist(), opts.start_lo.tolist(),
+                                                               opts.start_hi.tolist())}
+        for b, p, g, s in dived.columns().keys():
+            lo, hi = ranges[(b, p, g)]
+            assert lo <= s <= hi
+        used = (1 + scenario.reserve.fraction) * demand_chips(dived, opts.bid_len, supply.available.shape)
+        assert np.all(used <= supply.chips.sum(axis=1)[:, None] + 1e-9)
+        assert welfare_usd(dived, supply, opts.bid_len) <= exact.welfare_usd + TOL_USD
 
 
 def test_max_pools_per_bid_keeps_the_best_pools_per_gang():

@@ -71,8 +71,9 @@ def clear(
     `max_pools_per_bid`: optional candidate cap for very large markets (inexact; default
     None = exact). `solver`: replaces HiGHS (tests use it to fake a solver error).
     `method`: "exact" (the monolithic MILP), "decomposition" (the large-market path,
-    `flopgrid.market.large`: Lagrangian bound by column generation, greedy allocation
-    improved by HiGHS sub-MIPs over pool neighbourhoods; `gap` is then measured against
+    `flopgrid.market.large`: Lagrangian bound by column generation tightened by exact pool
+    sub-MIPs, greedy or LP-dive allocation improved by HiGHS sub-MIPs over pool
+    neighbourhoods; `gap` is then measured against
     the upper bound, reported as `upper_bound_usd`) or
     "auto" (exact while bids x pools <= AUTO_EXACT_MAX_PAIRS or when a `solver` or
     `max_pools_per_bid` is given, decomposition above; an auto-exact market whose bids'

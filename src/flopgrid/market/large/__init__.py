@@ -6,8 +6,14 @@
              prices mu on the capacity rows; every D(mu) is a valid upper bound on welfare
              (Fisher 1981) and the smallest one evaluated is kept (= the LP bound at best);
 3. greedy    `greedy.capacity_greedy` at the bound's prices: a feasible allocation;
+3b. pool bound at prices `pool_bound.pool_bound_at_prices` on markets above
+             `pool_bound_max_pools` whose bound reached the LP bound: one exact sub-MIP per
+             congested pool, most congested first, until its time share; each solved pool
+             tightens D(mu) by D_p - z_p, and `repair.adopt_schedules` tries the pools'
+             schedules on the allocation (a Lagrangian heuristic);
 4. improve   `neighbourhood.improve`: exact HiGHS sub-MIPs over neighbourhoods of pools
-             (large-neighbourhood search), each applied only when it raises welfare;
+             (large-neighbourhood search), each applied only when it raises welfare, until
+             the time limit less a pricing reserve;
 5. pool bound `pool_bound.pool_lagrangian` on markets of <= `LargeConfig.pool_bound_max_pools`
              pools: the bid rows relaxed, one exact sub-MIP per pool - tighter than the LP
              bound where gangs are large relative to pools (the LP bound alone cannot
@@ -16,7 +22,7 @@
    its fixed-integer LP, as on every path.
 
 `LargeConfig` holds every knob; `solve_large` runs the phases; the reported gap is
-(bound - welfare) / bound with the smaller of the two bounds.
+(bound - welfare) / bound with the smallest of the bounds.
 """
 
 from flopgrid.market.large.config import LargeConfig

@@ -20,7 +20,14 @@ import numpy as np
 from flopgrid.market.formulation.columns import Columns, Options
 from flopgrid.market.formulation.model import MarketModel, model_from_candidates
 from flopgrid.market.large.config import LargeConfig
-from flopgrid.market.large.lagrangian import Supply, dual_value, top_per_bid, window_cost
+from flopgrid.market.large.lagrangian import (
+    Supply,
+    bid_response,
+    dual_value,
+    priced_columns,
+    top_per_bid,
+    window_cost,
+)
 from flopgrid.market.orders import Scenario
 from flopgrid.market.solve import highs
 
@@ -37,6 +44,8 @@ class Bound:
     lbfgs_evaluations: int = 0
     master_lp_s: float = 0.0
     converged: bool = False
+    master: highs.IncrementalLp | None = None  # the last restricted master LP (for `dive`)
+    master_columns: Columns | None = None  # its candidate columns, in its column order
 
 
 def seed_columns(opts: Options, mu: np.ndarray, reserve_fraction: float, options_per_bid: int,
@@ -98,7 +107,8 @@ def column_generation(scenario: Scenario, opts: Options, supply: Supply, seed: C
     model = model_from_candidates(scenario, seed, opts.reasons, rows_for=supply.available,
                                   bid_rows_for=np.unique(opts.bid))
     lp = highs.IncrementalLp(model, opts.bid_len)
-    out = Bound(np.inf, mu0, 0.0)
+    out = Bound(np.inf, mu0, 0.0, master=lp)
+    batches = [seed]
     center = None
     for rounds in range(1, cfg.max_rounds + 1):
         tl = time.perf_counter()
@@ -117,9 +127,13 @@ def column_generation(scenario: Scenario, opts: Options, supply: Supply, seed: C
             out.upper_bound_usd, out.mu, center = val, mu, mu
         log.debug("round %d: cols %d lp %.0f D %.0f (%.2f s)", rounds, len(keyset), sol[0], val,
                   time.perf_counter() - tl)
-        chosen = Columns(opts.bid[br.option], opts.pool[br.option], opts.chips[br.option], br.start,
-                         opts.value_usd[br.option])
-        new = chosen.take(np.array([k not in keyset for k in chosen.keys()], dtype=bool))
+        chosen = _chosen(opts, br)
+        if cfg.columns_per_bid_round > 1:  # more columns per round, fewer rounds (those that price out vs lambda_b)
+            keep, st, red = priced_columns((1.0 + supply.reserve_fraction) * mu, opts, cfg.columns_per_bid_round)
+            k = red > out.lam[opts.bid[keep]] + 1e-9
+            keep, st = keep[k], st[k]
+            chosen = chosen.union(Columns(opts.bid[keep], opts.pool[keep], opts.chips[keep], st, opts.value_usd[keep]))
+        new = _unseen(chosen, keyset)
         last = time.perf_counter() - tl
         out_of_time = time_limit_s is not None and time.perf_counter() - t0 + 1.5 * last > cfg.bound_share * time_limit_s
         if out.upper_bound_usd - out.master_lp_usd <= cfg.bound_tol * max(abs(out.upper_bound_usd), 1.0):
@@ -135,7 +149,37 @@ def column_generation(scenario: Scenario, opts: Options, supply: Supply, seed: C
             break
         keyset.update(new.keys())
         lp.add_columns(new)
+        batches.append(new)
+    out.master_columns = Columns(*(np.concatenate([getattr(c, k) for c in batches])
+                                   for k in ("bid", "pool", "chips", "start", "value_usd")))
     return out
+
+
+def _chosen(opts: Options, br) -> Columns:
+    """Each bid's best option at the prices of a `BidResponse`, at its best start."""
+    return Columns(opts.bid[br.option], opts.pool[br.option], opts.chips[br.option], br.start, opts.value_usd[br.option])
+
+
+def _unseen(cols: Columns, keyset: set) -> Columns:
+    return cols.take(np.array([k not in keyset for k in cols.keys()], dtype=bool))
+
+
+def master_pricing(bound: Bound, opts: Options, supply: Supply):
+    """A pricing step on `bound.master` for `dive.lp_dive`: given the master's row duals and
+    the bids still open, the columns (not yet in the master) that are those bids' best options
+    at the master's capacity prices."""
+    model = bound.master.model
+    mu0 = supply.marginal_cost()
+    keyset = set(bound.master_columns.keys())
+
+    def price(row_dual: np.ndarray, open_bid: np.ndarray) -> Columns:
+        mu = np.maximum(_master_prices(model, row_dual, mu0), mu0)
+        idx = np.flatnonzero(open_bid[opts.bid])
+        new = _unseen(_chosen(opts, bid_response(mu, opts, idx, supply.reserve_fraction)), keyset)
+        keyset.update(new.keys())
+        return new
+
+    return price
 
 
 class _OutOfTime(Exception):

@@ -22,23 +22,30 @@ from flopgrid.market.large.lagrangian import Supply, window_cost
 
 
 def capacity_greedy(opts: Options, supply: Supply, mu: np.ndarray, reserve_fraction: float, *,
-                    options_per_bid: int = 8, deadline: float | None = None):
-    """The columns of a feasible allocation (see module docstring)."""
+                    options_per_bid: int = 8, deadline: float | None = None, base_chips: np.ndarray | None = None,
+                    skip: np.ndarray | None = None):
+    """The columns of a feasible allocation (see module docstring). `base_chips` ((P, T) chips,
+    reserve included) is capacity already taken by an allocation being filled, `skip` (per bid,
+    bool) the bids not to place (those already placed); the columns returned are then the
+    additions only."""
     P, T = mu.shape
     f = reserve_fraction
-    idx = np.arange(opts.n)
-    wc, _ = window_cost(mu, opts, idx)
-    reduced = opts.value_usd - (1.0 + f) * opts.chips * wc
-    L_opt = opts.bid_len[opts.bid]
-    density = reduced / np.maximum(opts.chips * L_opt, 1)
+    idx = np.arange(opts.n) if skip is None else np.flatnonzero(~skip[opts.bid])  # only the bids to place
+    if 4 * len(idx) > opts.n:  # a large share: the full evaluation (its windows grouped and cached) is cheaper
+        wc = window_cost(mu, opts, np.arange(opts.n))[0][idx]
+    else:
+        wc, _ = window_cost(mu, opts, idx)
+    reduced = opts.value_usd[idx] - (1.0 + f) * opts.chips[idx] * wc
+    density = reduced / np.maximum(opts.chips[idx] * opts.bid_len[opts.bid[idx]], 1)
     # per bid: its options sorted by reduced value, the best `options_per_bid` kept
-    order = np.lexsort((-reduced, opts.bid))
+    pos = np.lexsort((-reduced, opts.bid[idx]))
+    order = idx[pos]
     b_sorted = opts.bid[order]
-    starts = np.flatnonzero(np.r_[True, b_sorted[1:] != b_sorted[:-1]]) if opts.n else np.zeros(0, np.int64)
-    ends = np.r_[starts[1:], opts.n]
-    best_density = density[order[starts]]
+    starts = np.flatnonzero(np.r_[True, b_sorted[1:] != b_sorted[:-1]]) if len(idx) else np.zeros(0, np.int64)
+    ends = np.r_[starts[1:], len(idx)]
+    best_density = density[pos[starts]]
     bid_order = np.argsort(-best_density, kind="stable")
-    D = np.zeros((P, T))
+    D = np.zeros((P, T)) if base_chips is None else np.array(base_chips, dtype=float)
     chosen: list[tuple[int, int, int, int, float]] = []
     for i in bid_order.tolist():
         if deadline is not None and time.perf_counter() > deadline:

@@ -187,12 +187,13 @@ def top_per_bid(score: np.ndarray, bid: np.ndarray, k: int) -> np.ndarray:
     return np.sort(order[rank < k])
 
 
-def priced_columns(rho: np.ndarray, opts: Options, k: int) -> tuple[np.ndarray, np.ndarray]:
+def priced_columns(rho: np.ndarray, opts: Options, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Column generation's pricing step: per bid, up to `k` options with positive reduced
-    value at bid-side prices `rho` (best first), each at its cheapest start."""
+    value at bid-side prices `rho` (best first), each at its cheapest start: (options, starts,
+    reduced values)."""
     idx = np.arange(opts.n)
     cost, s = window_cost(rho, opts, idx)
     reduced = opts.value_usd - opts.chips * cost
     pos = np.flatnonzero(reduced > 0)
     keep = pos[top_per_bid(reduced[pos], opts.bid[pos], k)]
-    return keep, s[keep]
+    return keep, s[keep], reduced[keep]

@@ -202,6 +202,22 @@ class IncrementalLp:
         self.h.addCols(n, -cols.value_usd, np.zeros(n), np.ones(n), len(index),
                        np.array(starts, dtype=np.int32), np.array(index, dtype=np.int32), np.array(value))
 
+    def _lp_index(self, cand: np.ndarray) -> np.ndarray:
+        """LP column of each candidate (the model's own first, then those added, after its y and r columns)."""
+        cand = np.asarray(cand, dtype=np.int64)
+        return np.where(cand < self.model.n_x, cand, cand - self.model.n_x + self.model.n_cols)
+
+    def candidate_values(self, col_value: np.ndarray) -> np.ndarray:
+        """The x value of every candidate, in candidate order (the model's, then those added)."""
+        return np.r_[col_value[: self.model.n_x], col_value[self.model.n_cols:]]
+
+    def set_candidate_bounds(self, cand: np.ndarray, lower: float, upper: float) -> None:
+        """Bound the x of candidates `cand` to [lower, upper] (1, 1 fixes them in; 0, 1 frees them)."""
+        idx = self._lp_index(cand).astype(np.int32)
+        n = len(idx)
+        if n:
+            self.h.changeColsBounds(n, idx, np.full(n, float(lower)), np.full(n, float(upper)))
+
     def solve(self) -> tuple[float, np.ndarray, np.ndarray] | None:
         """(LP welfare USD, row duals, column values in the order added), or None when HiGHS does not reach optimality."""
         import highspy
