@@ -133,6 +133,15 @@ def _no_reservations_left(timeout_s: float = 20.0) -> tuple[dict, float, float]:
         time.sleep(0.25)
 
 
+def _heartbeat_of(alloc_dir, rank, timeout_s=20.0):
+    """A rank's heartbeat, waiting for it: rank 0 may reach the fault step before rank 1 beats."""
+    deadline = time.time() + timeout_s
+    while (hb := read_heartbeat(alloc_dir, rank)) is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert hb is not None, f"rank {rank} wrote no heartbeat in {timeout_s} s"
+    return hb
+
+
 def _dispatch(grid, orders, run_dir, spec=SPEC, fault=None, retry=RETRY):
     """Run `orders` through a Dispatcher posting readings as the dispatcher; `fault(run_dir)` runs
     in a thread once rank 0 of the first attempt reached KILL_AT_STEP."""
@@ -144,9 +153,13 @@ def _dispatch(grid, orders, run_dir, spec=SPEC, fault=None, retry=RETRY):
         while time.time() < deadline:
             hb = read_heartbeat(alloc_dir, 0)
             if hb and hb["attempt"] == 0 and hb["step"] >= KILL_AT_STEP:
-                injected.update(fault(alloc_dir) or {}, at_step=hb["step"])
+                try:
+                    injected.update(fault(alloc_dir) or {}, at_step=hb["step"])
+                except Exception as exc:  # shown by the test's assertion, not lost with the thread
+                    injected["error"] = repr(exc)
                 return
             time.sleep(0.05)
+        injected["error"] = f"rank 0 of attempt 0 never reached step {KILL_AT_STEP}"
 
     t = threading.Thread(target=inject, daemon=True) if fault else None
     if t:
@@ -216,12 +229,12 @@ def test_ray_kill_of_one_training_actor_resumes_from_checkpoint(grid, ray_cluste
 
 def test_sigkill_of_one_worker_process_resumes_from_checkpoint(grid, ray_cluster, fault_orders, tmp_path):
     def sigkill(alloc_dir):
-        pid = read_heartbeat(alloc_dir, 1)["pid"]
+        pid = _heartbeat_of(alloc_dir, 1)["pid"]
         os.kill(pid, signal.SIGKILL)
         return {"pid": pid}
 
     result, injected = _dispatch(grid, [fault_orders["kill-proc"]], tmp_path, fault=sigkill)
-    assert injected.get("pid")
+    assert injected.get("pid"), injected
     _assert_resumed_from_checkpoint(result.leases[0], tmp_path, "actor_death")
 
 
@@ -256,12 +269,12 @@ def test_a_frozen_rank_is_lost_by_its_heartbeats_and_charged_to_the_provider(gri
                                                                              tmp_path):
     """SIGSTOP: the process is alive (Ray sees no death) but beats no more, like a hung host."""
     def freeze(alloc_dir):
-        pid = read_heartbeat(alloc_dir, 1)["pid"]
+        pid = _heartbeat_of(alloc_dir, 1)["pid"]
         os.kill(pid, signal.SIGSTOP)
         return {"pid": pid}
 
     result, injected = _dispatch(grid, [fault_orders["hung-host"]], tmp_path, fault=freeze)
-    assert injected.get("pid")
+    assert injected.get("pid"), injected
     lease = result.leases[0]
     _assert_resumed_from_checkpoint(lease, tmp_path, "heartbeat_loss")
     assert "no heartbeat from rank 1" in lease.failures[0].detail
