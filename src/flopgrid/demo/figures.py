@@ -24,10 +24,10 @@ from flopgrid.demo.world import Day, reference_intervals, work_flop
 from flopgrid.sim.jobs import JobSpec
 from flopgrid.sim.throughput import RateTable
 from flopgrid.sim.traces.llm_market import REFERENCE_HARDWARE
+from flopgrid.store.ledger import usd
 
 CONTRACT_KEYS = ("useful_eflop", "fleet_mfu", "buyer_usd", "usd_per_useful_eflop", "provider_revenue_usd",
                  "welfare_usd", "ledger_balanced", "allocations_completed", "restarts")
-MICRO = 1_000_000
 
 
 def day_eflop(day: Day, job: JobSpec, rates: RateTable) -> float:
@@ -63,13 +63,13 @@ def market_figures(day: Day, md: Any, jobs: dict[str, JobSpec], rates: RateTable
     served = {jobs[a["bid"]].id for a in md.allocations}
     unserved = sum(day_eflop(day, j, rates) * float(j.value_usd_per_eflop) for j in day.jobs if j.id not in served)
     peak = sum(p.chips * p.peak_flops_per_chip for p in day.fleet.pools) * day.hours * 3600.0
-    buyer_usd = buyer_micro / MICRO
+    buyer_usd = usd(buyer_micro)
     return {
         "useful_eflop": useful,
         "fleet_mfu": useful * 1e18 / peak if peak else 0.0,
         "buyer_usd": buyer_usd,
         "usd_per_useful_eflop": buyer_usd / useful if useful > 0 else None,
-        "provider_revenue_usd": provider_micro / MICRO,
+        "provider_revenue_usd": usd(provider_micro),
         "welfare_usd": value - cost,
         "ledger_balanced": balanced,
         "allocations_completed": sum(1 for o in outcome.values() if o["completed"]),
@@ -77,7 +77,7 @@ def market_figures(day: Day, md: Any, jobs: dict[str, JobSpec], rates: RateTable
         # the table's and report's extras (not in the --json contract)
         "extra": {"market": md.market["id"], "bids": len(md.bids), "cleared": len(md.allocations),
                   "unserved_value_usd": unserved, "failures": sum(int(o["failures"]) for o in outcome.values()),
-                  "value_delivered_usd": value, "ledger_totals_usd": {a: v / MICRO for a, v in totals.items()}},
+                  "value_delivered_usd": value, "ledger_totals_usd": {a: usd(v) for a, v in totals.items()}},
     }
 
 
