@@ -229,6 +229,18 @@ def _assert_interrupted(proc: subprocess.CompletedProcess) -> None:
     assert [line for line in proc.stderr.splitlines() if line.strip()] == ["flopgrid: interrupted"]
 
 
+def test_interrupt_raised_inside_string_evaluated_code_still_exits_130(tmp_path):
+    """A Ctrl-C that lands in exec'd code (dataclass methods, torch's generated code) made
+    `python -m` die of SIGINT (-2) after printing the line (CI saw it during meter demo)."""
+    (tmp_path / "interrupted_in_exec.py").write_text(
+        "from flopgrid.cli.main import _interrupted\n"
+        "try:\n    exec('raise KeyboardInterrupt')\nexcept KeyboardInterrupt:\n    _interrupted()\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-m", "interrupted_in_exec"], capture_output=True, text=True, env=env,
+                          timeout=60)
+    _assert_interrupted(proc)
+
+
 def test_sigint_during_trace_synth_exits_130_and_leaves_no_file(tmp_path):
     out = tmp_path / "big.csv"
     proc = _interrupt_when(["trace", "synth", "--jobs", "600000", "--out", str(out)],

@@ -110,6 +110,13 @@ def _caused_by_interrupt(exc: BaseException) -> bool:
 
 
 def _interrupted() -> None:
+    """Exit 130 after Ctrl-C. Under `python -m flopgrid`, CPython kills the process with
+    SIGINT at exit (return code -2, not 130) whenever the KeyboardInterrupt was raised inside
+    code run from a string (`exec`/`eval`: dataclass and namedtuple methods, torch's
+    generated code), even though it was caught: `run_eval_code_obj` sets the runtime's
+    "unhandled KeyboardInterrupt" flag and `Py_RunMain` checks it after the module's
+    SystemExit. The flag is cleared at the start of every string evaluation, so evaluate one."""
+    exec("None")  # noqa: S102 - a constant: only clears the flag described above
     print("flopgrid: interrupted", file=sys.stderr)
     sys.exit(130)
 
