@@ -37,6 +37,7 @@ class FakeJob:
     gang: int = 0
     wait_since_s: float = 0.0
     last_run_s: float = 0.0
+    last_lost_s: float = 0.0
     attained_chip_s: float = 0.0
     _start_s: float = 0.0
     _done_flop: float = 0.0
@@ -204,3 +205,22 @@ def test_sched_does_not_import_the_simulator():
 
     code = "import sys, flopgrid.sched; sys.exit(any(m.startswith('flopgrid.sim') for m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_the_demo_day_ahead_schedule_runs_on_the_protocol_alone():
+    """The demo's delivery policy starts each job (submitted at its lease's start) on its leased pool and gang,
+    and stops a job its lease cannot finish at the lease's end (hand-computed: 16 chips at 1e15
+    FLOP/s on pool 0 finish 3600e15*16 FLOP in 3600 s; 8 chips on pool 1 at 0.5e15 need 14,400 s)."""
+    from flopgrid.demo.delivery import DayAheadSchedule, Lease
+
+    jobs = [FakeJob(0, Spec("a", 600.0, 16), work_flop=3600e15 * 16),
+            FakeJob(1, Spec("b", 0.0, 16), work_flop=3600e15 * 16)]
+    leases = {0: Lease(0, pool=0, gang=16, start_s=600.0, end_s=7200.0),
+              1: Lease(1, pool=1, gang=8, start_s=0.0, end_s=3600.0)}
+    cluster = FakeCluster(jobs, DayAheadSchedule(leases))
+    cluster.run()
+    assert leases[0].started and leases[0].finished_s == pytest.approx(4200.0) and leases[0].completed
+    assert jobs[0].attained_chip_s == pytest.approx(16 * 3600.0)
+    assert leases[1].started and leases[1].ended and leases[1].finished_s is None
+    assert jobs[1].pool == 1 and jobs[1].attained_chip_s == pytest.approx(8 * 3600.0)
+    assert cluster._free == [16, 16] and leases[0].outage_s == 0.0 == leases[1].outage_s

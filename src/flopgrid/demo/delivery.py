@@ -23,8 +23,8 @@ The reading of an allocation (`POST /v1/allocations/{id}/readings`):
   that credit is paid out of the ISO's real-time account (see docs/demo.md for what it
   changes);
 - `badput_s`: provider_outage, wasted_progress (lost work), restart seconds.
-The policy reads the simulator's failure counter (`Simulation.c.lost_flop`): it runs only
-on the simulator, unlike the `flopgrid.sched` policies.
+The policy acts only through the `flopgrid.sched.Cluster` protocol (the work lost at an
+interruption is the job's `last_lost_s`), like the `flopgrid.sched` policies.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flopgrid.sched.base import ACCEPT, Admission, Policy
+from flopgrid.sched.cluster import Cluster
 from flopgrid.sim.engine import Simulation
 from flopgrid.sim.fleet import FleetSpec
 from flopgrid.sim.jobs import RUNNING, WAITING, JobSpec
@@ -74,23 +75,25 @@ class DayAheadSchedule(Policy):
 
     def __init__(self, leases: dict[int, Lease]) -> None:
         self.leases = leases  # job index -> lease
-        self._lost_flop = 0.0
+        self.jobs: dict[int, Any] = {}  # job index -> the job, from its admission
 
-    def setup(self, cluster: Simulation) -> None:
+    def setup(self, cluster: Cluster) -> None:
         for idx, lease in self.leases.items():
             cluster.call_later(lease.end_s, ("end", idx))
 
-    def admit(self, cluster: Simulation, job: Any) -> Admission:
+    def admit(self, cluster: Cluster, job: Any) -> Admission:
+        self.jobs[job.index] = job
         return ACCEPT  # the clearing already checked that the gang fits the pool
 
-    def schedule(self, cluster: Simulation) -> None:
+    def schedule(self, cluster: Cluster) -> None:
         for job in cluster.waiting():
             lease = self.leases[job.index]
             if not lease.ended and cluster.now >= lease.start_s:
                 cluster.start(job, lease.pool, lease.gang)
 
-    def on_start(self, cluster: Simulation, job: Any) -> None:
+    def on_start(self, cluster: Cluster, job: Any) -> None:
         lease = self.leases[job.index]
+        setup_s = cluster.pools()[lease.pool].restart_s if lease.started else 0.0  # a restart pays it
         if not lease.started:
             lease.started = True
             lease.outage_s += max(0.0, cluster.now - lease.start_s)  # the pool's chips were down
@@ -98,28 +101,29 @@ class DayAheadSchedule(Policy):
             lease.outage_s += cluster.now - lease.stopped_s + lease.pending_lost_s
             lease.restarts += 1
             lease.stopped_s = None
-        lease.outage_s += job.setup_s
-        lease.restart_s += job.setup_s
+        lease.outage_s += setup_s
+        lease.restart_s += setup_s
 
-    def on_stop(self, cluster: Simulation, job: Any) -> None:
-        lost = cluster.c.lost_flop - self._lost_flop
-        self._lost_flop = cluster.c.lost_flop
+    def on_stop(self, cluster: Cluster, job: Any) -> None:
         lease = self.leases[job.index]
         if lease.ended:
             return
-        if job.remaining_flop() <= 1e-9 * max(job.work_flop, 1.0):
+        rate_flop_s = cluster.rate_flop_s(job, job.pool, job.gang)
+        if cluster.remaining_flop(job) <= 1e-6 * rate_flop_s:  # under a microsecond of work left: finished
             lease.finished_s = cluster.now
             return
         lease.interruptions += 1
         lease.stopped_s = cluster.now
-        lease.pending_lost_s = lost / job.rate_flop_s if job.rate_flop_s > 0 else 0.0
+        lease.pending_lost_s = job.last_lost_s
         lease.lost_s += lease.pending_lost_s
 
-    def on_timer(self, cluster: Simulation, tag: Hashable) -> None:
+    def on_timer(self, cluster: Cluster, tag: Hashable) -> None:
         _, idx = tag
-        lease, job = self.leases[idx], cluster.jobs[idx]
+        lease, job = self.leases[idx], self.jobs.get(idx)
         lease.ended = True
-        if job.state == RUNNING:
+        if job is None:  # never arrived: the allocation went unused
+            lease.outage_s += lease.end_s - lease.start_s if not lease.started else 0.0
+        elif job.state == RUNNING:
             cluster.preempt(job)
         elif job.state == WAITING:
             if lease.stopped_s is not None:

@@ -51,6 +51,7 @@ class DispatchJob:
     gang: int = 0
     wait_since_s: float = 0.0
     last_run_s: float = 0.0
+    last_lost_s: float = 0.0  # seconds of the last run lost to its failure (since its last checkpoint)
     attained_chip_s: float = 0.0
     retry_at_s: float = 0.0  # backoff: not offered to the policy before this (cluster clock)
     requeued: bool = False

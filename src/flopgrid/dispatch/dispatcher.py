@@ -137,6 +137,7 @@ class Dispatcher:
         job.run = None
         job.last_run_s = time.time() - run.started_unix_s
         job.attained_chip_s += job.last_run_s * job.gang
+        job.last_lost_s = 0.0
         m = last_progress(self.run_dir(lease))
         lease.last_step = m["last_step"]
         if run.ok:
@@ -154,6 +155,7 @@ class Dispatcher:
             if cause == "job_exception" and run.traceback():
                 fail.detail = f"{who.detail}\n{run.traceback()}"
             lease.failures.append(fail)
+            job.last_lost_s = fail.lost_work_s
             if len(lease.failures) > self.retry.max_retries:
                 job.state = "completed"  # out of the policy's queue
                 lease.ended_unix_s = time.time()

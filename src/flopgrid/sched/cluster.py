@@ -63,6 +63,7 @@ class JobLike(Protocol):
     gang: int  # current (or last) gang size
     wait_since_s: float  # when the job (re)entered the queue
     last_run_s: float  # length of its last run segment
+    last_lost_s: float  # compute-seconds of its last run segment lost to an interruption (since its last checkpoint)
     attained_chip_s: float  # chip-seconds of all ended run segments
 
 

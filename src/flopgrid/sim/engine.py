@@ -310,6 +310,7 @@ class Simulation:
         self.c.revenue_micro_usd_by_pool[job.pool] += micro
         job.attained_chip_s += chip_s
         job.last_run_s = dur
+        job.last_lost_s = lost
         self.pool_states[job.pool].release(job.nodes, job.index)
         self.busy_chips -= job.gang
         self._running.pop(job.index, None)

@@ -57,6 +57,7 @@ class Job:
     starts: int = 0
     attained_chip_s: float = 0.0  # LAS attained service (chip-seconds executed)
     last_run_s: float = 0.0
+    last_lost_s: float = 0.0  # compute-seconds lost when the last segment ended (since its last checkpoint)
     wait_since_s: float = 0.0
     price_per_chip_hour: float = 0.0  # of the current segment, USD
     paid_micro_usd: int = 0  # every chip-hour held, at its segment's price
