@@ -11,8 +11,11 @@ Program. 103; the soft-max / log-sum-exp of Bertsekas 1982, ch. 5)
 (rho = (1 + reserve fraction) mu summed over the option's window, a_o its gang) is smooth and
 convex, above D by at most tau log(1 + pairs of the bid) per bid and chips_j tau_s log 2 per
 step, and its gradient is C(mu) - sum pi_(o,s) a_o [window covers t], with pi the soft-max
-weights: a fractional assignment of the bids. L-BFGS-B (bounds mu >= the cheapest step cost)
-minimises it while tau is annealed geometrically.
+weights: a fractional assignment of the bids. L-BFGS (`lbfgs_minimise`, unconstrained: mu below
+the cheapest step cost is clipped up before D is evaluated, which only tightens D) minimises
+it while tau is annealed geometrically; a temperature is repeated until the exact D at the
+stage's prices is no larger than F over the active set (the set then holds every option
+that prices in).
 
 Two things keep it cheap at 10,000 bids x 1,000 pools (3.3M options, 7.7M with every start):
 
