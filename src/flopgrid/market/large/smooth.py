@@ -213,7 +213,7 @@ def _active(opts: Options, reduced: np.ndarray, best: np.ndarray, within_usd: fl
 def smoothed_bound(opts: Options, supply: Supply, mu_start: np.ndarray, deadline: float, *,
                    tau_share: float = 0.1, tau_decay: float = 0.5, min_tau_share: float = 1e-4,
                    stage_evaluations: int = 40, within_taus: float = 6.0, per_bid_cap: int = 16,
-                   settle_share: float = 1e-4, known_bound_usd: float = np.inf) -> SmoothBound:
+                   settle_share: float = 1e-4, max_repeats: int = 8, known_bound_usd: float = np.inf) -> SmoothBound:
     """min F_tau by L-BFGS-B over annealed tau from `mu_start`, with an exact D checkpoint per
     stage (module docstring), until `deadline` or the last temperature. tau starts at
     `tau_share` x the median of the bids' best reduced values at `mu_start`."""
@@ -232,6 +232,7 @@ def smoothed_bound(opts: Options, supply: Supply, mu_start: np.ndarray, deadline
     tau, tau_min = tau0, min_tau_share * tau0
     a_med = float(np.median((1.0 + supply.reserve_fraction) * opts.chips))
     active = _active(opts, reduced, best, within_taus * tau, per_bid_cap)
+    repeats = 0
     last = [0.0, 0.0]  # the last F evaluation's and checkpoint's seconds (with a margin)
     while time.perf_counter() < deadline:
         pairs = Pairs.of(opts, active, supply.reserve_fraction, T)
@@ -275,12 +276,15 @@ def smoothed_bound(opts: Options, supply: Supply, mu_start: np.ndarray, deadline
         # F over the active set is >= D over it; the exact D above F means options outside
         # the set now price in: the set grows and the same temperature runs again
         f_here, _, _ = _smoothed(mu, pairs, supply, tau, tau_s)
-        settled = d <= f_here + settle_share * abs(d)
-        if settled and tau <= tau_min:
+        fits = d <= f_here + settle_share * abs(d)
+        repeats = 0 if fits else repeats + 1
+        if fits and tau <= tau_min:
             out.converged = True
             break
-        if settled:
-            tau = max(tau * tau_decay, tau_min)
+        if repeats > max_repeats and tau <= tau_min:  # a guard when there is no deadline
+            break
+        if fits or repeats > max_repeats:
+            tau, repeats = max(tau * tau_decay, tau_min), 0
         active = np.union1d(active, _active(opts, reduced, best, within_taus * tau, per_bid_cap))
     if out.pairs is not None:
         _, _, out.pi = _smoothed(out.smooth_mu, out.pairs, supply, max(out.tau_usd, 1e-12),
