@@ -238,7 +238,7 @@ def _matrix(scenario, P, T, n_x, cb, cp, cg, cs, cl, pt, cap_rows, res_rows, bid
         ent_row.append(rows_c + len(pt))
         ent_val.append(-f * cg[col].astype(float))
     if bid_rows:
-        row_of_bid = np.full(int(cb.max()) + 1, -1, dtype=np.int64)
+        row_of_bid = np.full(max(int(cb.max()), max(bid_rows)) + 1, -1, dtype=np.int64)  # rows for bids without columns too
         for b, r in bid_rows.items():
             row_of_bid[b] = r
         has = row_of_bid[cb] >= 0

@@ -2,10 +2,16 @@
 
 1. options   `flopgrid.market.formulation.columns.enumerate_options`: every feasible (bid,
              pool, gang) with its value and start range, vectorised;
-2. LP bound  `bound.column_generation` then, if it has not converged, `bound.lbfgs`: Lagrange
+2. LP bound  `bound.column_generation` then, if it has not converged, `smooth.smoothed_bound`
+             (the entropy-smoothed dual, annealed, with an exact D per stage; up to
+             `smooth_max_options` options) or `bound.lbfgs` (L-BFGS on D, above): Lagrange
              prices mu on the capacity rows; every D(mu) is a valid upper bound on welfare
-             (Fisher 1981) and the smallest one evaluated is kept (= the LP bound at best);
+             (Fisher 1981) and the smallest one evaluated is kept (= the LP bound at best).
+             Between `smooth_min_options` and `smooth_max_options` column generation is
+             skipped and the smoothed dual runs alone; when it settles, the (option, start)
+             pairs it weighs form the master LP of the dive (3a);
 3. greedy    `greedy.capacity_greedy` at the bound's prices: a feasible allocation;
+3a. dive     `dive.lp_dive` on the master LP, where the bound reached the LP bound;
 3b. pool bound at prices `pool_bound.pool_bound_at_prices` on markets above
              `pool_bound_max_pools` whose bound reached the LP bound: one exact sub-MIP per
              congested pool, most congested first, until its time share; each solved pool

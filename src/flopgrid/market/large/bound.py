@@ -97,6 +97,13 @@ def _bid_duals(model: MarketModel, row_dual: np.ndarray, n_bids: int) -> np.ndar
     return lam
 
 
+def restricted_master(scenario: Scenario, opts: Options, supply: Supply, cols: Columns) -> highs.IncrementalLp:
+    """The restricted master LP over the columns `cols` (every capacity row, every bid row)."""
+    model = model_from_candidates(scenario, cols, opts.reasons, rows_for=supply.available,
+                                  bid_rows_for=np.unique(opts.bid))
+    return highs.IncrementalLp(model, opts.bid_len)
+
+
 def column_generation(scenario: Scenario, opts: Options, supply: Supply, seed: Columns,
                       cfg: LargeConfig, t0: float, time_limit_s: float | None) -> Bound:
     """Column generation on the restricted master LP (see the module docstring) from the
@@ -104,9 +111,8 @@ def column_generation(scenario: Scenario, opts: Options, supply: Supply, seed: C
     all_idx = np.arange(opts.n)
     mu0 = supply.marginal_cost()
     keyset = set(seed.keys())
-    model = model_from_candidates(scenario, seed, opts.reasons, rows_for=supply.available,
-                                  bid_rows_for=np.unique(opts.bid))
-    lp = highs.IncrementalLp(model, opts.bid_len)
+    lp = restricted_master(scenario, opts, supply, seed)
+    model = lp.model
     out = Bound(np.inf, mu0, 0.0, master=lp)
     batches = [seed]
     center = None

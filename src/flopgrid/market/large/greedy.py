@@ -23,7 +23,7 @@ from flopgrid.market.large.lagrangian import Supply, window_cost
 
 def capacity_greedy(opts: Options, supply: Supply, mu: np.ndarray, reserve_fraction: float, *,
                     options_per_bid: int = 8, deadline: float | None = None, base_chips: np.ndarray | None = None,
-                    skip: np.ndarray | None = None):
+                    skip: np.ndarray | None = None, bid_priority: np.ndarray | None = None):
     """The columns of a feasible allocation (see module docstring). `base_chips` ((P, T) chips,
     reserve included) is capacity already taken by an allocation being filled, `skip` (per bid,
     bool) the bids not to place (those already placed); the columns returned are then the
@@ -44,7 +44,10 @@ def capacity_greedy(opts: Options, supply: Supply, mu: np.ndarray, reserve_fract
     starts = np.flatnonzero(np.r_[True, b_sorted[1:] != b_sorted[:-1]]) if len(idx) else np.zeros(0, np.int64)
     ends = np.r_[starts[1:], len(idx)]
     best_density = density[pos[starts]]
-    bid_order = np.argsort(-best_density, kind="stable")
+    if bid_priority is None:
+        bid_order = np.argsort(-best_density, kind="stable")
+    else:
+        bid_order = np.lexsort((-best_density, -np.asarray(bid_priority)[b_sorted[starts]]))
     D = np.zeros((P, T)) if base_chips is None else np.array(base_chips, dtype=float)
     chosen: list[tuple[int, int, int, int, float]] = []
     for i in bid_order.tolist():
