@@ -20,7 +20,7 @@ placement and no price at or above the asks can beat it.
 
     python bench/thesis.py [--fleet grid-mixed] [--loads 0.7,1.0,1.3] [--seeds 0,1,2] [--days 3]
                            [--market-buyer surplus|cost]
-    python bench/thesis.py --frontier [0,0.125,0.25,0.5,1,2] [--html thesis-frontier.html]
+    python bench/thesis.py --frontier [0,0.02,0.05,0.1,0.25,0.5,1,2] [--html thesis-frontier.html]
 
 `--market-buyer cost` runs `market` with the buyer that has no value for time (useful EFLOP
 per dollar first, `flopgrid.sched.market`): the other end of the EFLOP-per-$ / EFLOP trade-off.
@@ -55,7 +55,7 @@ from flopgrid.sim.traces.llm_market import llm_market_jobs
 OTHERS = ("fifo", "backfill", "las", "goodput", "gpuhour")
 POLICIES = (*OTHERS, "market")
 NON_ELASTIC = ("fifo", "backfill", "las", "gpuhour")
-DEFAULT_FRONTIER = "0,0.125,0.25,0.5,1,2"
+DEFAULT_FRONTIER = "0,0.02,0.05,0.1,0.25,0.5,1,2"
 TARGET_USD, TARGET_EFLOP, TARGET_JCT = 1.25, 1.0, 1.10
 
 

@@ -20,8 +20,7 @@ reservations for multi-node gangs).
   most useful EFLOP per effective dollar, e / (p g + c). Its delay cost is c = θ s*, where
   s* = max(v e - p g) is the most surplus per hour any option it chooses among earns:
   - θ = 0: no time value, the cheapest useful EFLOP, which maximises the job's total
-    surplus W (v - p g/e) (`buyer="cost"`; it takes the fastest option within
-    `gang_tolerance`, default 10%, of its best one);
+    surplus W (v - p g/e) (`buyer="cost"`);
   - θ = 1: the buyer whose slot is the constraint. A slot that runs such jobs back to back
     earns their surplus per hour (renewal-reward), so an hour of delay costs s*, and the
     option with the most e / (p g + s*) is exactly the one with the most surplus per hour
@@ -30,8 +29,10 @@ reservations for multi-node gangs).
     DESIGN.md market step 2, which maximises the same welfare per interval, so a buyer
     pays for speed exactly as far as its value covers it;
   - 0 < θ < 1: a delay costs the fraction θ of that best surplus rate (θ > 1: more).
-  The same rule decides growth and re-clearing (below), between the running allocation
-  and the new one. `bench/thesis.py --frontier` sweeps θ: the EFLOP-per-$ / EFLOP trade-off.
+  Options whose preference is within `gang_tolerance` (default 0) of the best count as
+  equal. The same rule decides growth and re-clearing (below), between the running
+  allocation and the new one, counting the restart the buyer pays for.
+  `bench/thesis.py --frontier` sweeps θ: the EFLOP-per-$ / EFLOP trade-off.
 - Merit order: highest bid per chip-hour first (`ClearingPolicy.merit`).
 - Admission: a job whose value is below the cheapest useful EFLOP any pool offers it is
   rejected with that reason (no pool would ever sell to it).
@@ -52,13 +53,25 @@ from flopgrid.sched.cluster import total_free_chips
 BUYERS = {"surplus": 1.0, "cost": 0.0}  # buyer name -> time value θ
 
 
+def per_effective_usd(time_value: float, opts: list[Option], prices) -> list[float]:
+    """Useful EFLOP per effective dollar of each option, e / (p g + c), with the delay cost
+    c = `time_value` x the most surplus per hour v e - p g among `opts` (USD per hour)."""
+    best = max(((o.value_per_chip_hour - prices[o.product]) * o.gang for o in opts), default=0.0)
+    delay_usd_h = time_value * max(best, 0.0)
+    out = []
+    for o in opts:
+        usd_h = prices[o.product] * o.gang + delay_usd_h
+        out.append(o.speed / usd_h if usd_h > 0 else o.speed)
+    return out
+
+
 class Market(ClearingPolicy):
     no_option_reason = "value per useful EFLOP below the cheapest offer of every pool it fits"
     name = "market"
     elastic = True
 
     def __init__(self, seed: int = 0, batch_s: float = 30.0, lookahead: int = 512, day_ahead_s: float = 600.0,
-                 gang_tolerance: float | None = None, min_fraction: int = 4, max_grow: int = 4,
+                 gang_tolerance: float = 0.0, min_fraction: int = 4, max_grow: int = 4,
                  grow_period_s: float = 60.0, min_gain: float = 4.0, markup: tuple[float, float] | None = None,
                  buyer: str = "surplus", time_value: float | None = None) -> None:
         if buyer not in BUYERS:
@@ -67,8 +80,6 @@ class Market(ClearingPolicy):
             time_value = BUYERS[buyer]
         if not (time_value >= 0.0 and math.isfinite(time_value)):
             raise ValueError(f"time_value must be a finite number >= 0, got {time_value!r}")
-        if gang_tolerance is None:
-            gang_tolerance = 0.1 if time_value == 0.0 else 0.0
         super().__init__(batch_s=batch_s, lookahead=lookahead, day_ahead_s=day_ahead_s, gang_tolerance=gang_tolerance,
                          seed=seed, **({} if markup is None else {"markup": markup}))
         self.time_value = time_value
@@ -107,15 +118,9 @@ class Market(ClearingPolicy):
         """The buyer's preference among `opts` at `prices` (module docstring): useful EFLOP
         per effective dollar e / (p g + θ s*); at θ = 1 surplus per hour v e - p g itself
         (the same choice, Dinkelbach, without the rounding of the ratio)."""
-        surplus = [(o.value_per_chip_hour - prices[o.product]) * o.gang for o in opts]
         if self.time_value == 1.0:
-            return surplus
-        delay_usd_h = self.time_value * max(max(surplus, default=0.0), 0.0)
-        out = []
-        for o in opts:
-            usd_h = prices[o.product] * o.gang + delay_usd_h
-            out.append(o.speed / usd_h if usd_h > 0 else o.speed)
-        return out
+            return [(o.value_per_chip_hour - prices[o.product]) * o.gang for o in opts]
+        return per_effective_usd(self.time_value, opts, prices)
 
     def on_start(self, cluster, job) -> None:
         if job.gang < job.spec.chips:
@@ -156,20 +161,25 @@ class Market(ClearingPolicy):
         return gang <= resv[2] or cluster.now + cluster.estimate_runtime_s(job, pool, gang) <= resv[1]
 
     def _worth_growing(self, cluster, job, pool: int, gang: int) -> bool:
-        """The new allocation (a larger gang, or the requested gang on another pool) adds
-        surplus per hour at current prices (its extra useful EFLOP is worth more to the
-        buyer than the extra chips cost) and is no worse by the buyer's rule than the
-        running one (within `gang_tolerance`)."""
+        """Whether the buyer takes a new allocation (a larger gang, or the requested gang on
+        another pool) for the rest of its work R: it adds surplus per hour at current prices
+        (its extra useful EFLOP is worth more than the extra chips cost), and by the buyer's
+        rule (module docstring) it is no worse than the running one, counting the restart
+        it pays for: the new option's useful EFLOP per effective dollar is scaled by
+        (R/e) / (R/e + restart), the chips held while the job restarts deliver nothing
+        (within `gang_tolerance`)."""
         v = self.value_usd_per_eflop(cluster, job)
         e_now = self.eflop_h(cluster, job, job.pool, job.gang)
         e = self.eflop_h(cluster, job, pool, gang)
         if v * e - self.prices[pool] * gang < v * e_now - self.prices[job.pool] * job.gang:
             return False
-        if self.time_value == 1.0:
-            return True
         now_o = Option(job.pool, job.gang, job.pool, v * e_now / job.gang, 0.0, e_now)
         new_o = Option(pool, gang, pool, v * e / gang, 0.0, e)
-        s_now, s_new = self.scores([now_o, new_o], self.prices)
+        s_now, s_new = per_effective_usd(self.time_value, [now_o, new_o], self.prices)
+        run_h = cluster.remaining_flop(job) / 1e18 / e
+        restart_h = cluster.pools()[pool].restart_s / 3600.0
+        if run_h > 0:
+            s_new *= run_h / (run_h + restart_h)
         return s_new >= (1.0 - self.gang_tolerance) * s_now
 
     def _start_one(self, cluster, job) -> None:
