@@ -60,10 +60,11 @@ TARGET_USD, TARGET_EFLOP, TARGET_JCT = 1.25, 1.0, 1.10
 
 
 def run_load(fleet, rates, load: float, seeds: list[int], days: float,
-             markets: dict[str, Callable[[int], Policy]]) -> tuple[dict, dict]:
+             markets: dict[str, Callable[[int], Policy]], keep: list | None = None) -> tuple[dict, dict]:
     """Every other policy once per seed and each market variant (label -> policy factory of
     the seed); returns per label the sums over seeds (eflop, usd, welfare; jct per seed) and
-    per market label the matched-job sums (see `_matched`)."""
+    per market label the matched-job sums (see `_matched`); appends each seed's gpuhour run
+    to `keep` (its jobs and pools are the seed's demand and fleet)."""
     acc = {p: {"eflop": 0.0, "usd": 0.0, "jct": [], "welfare": 0.0} for p in (*OTHERS, *markets)}
     matched = {k: {"market": [0.0, 0.0], "gpuhour": [0.0, 0.0], "ceiling": [0.0, 0.0]} for k in markets}
     horizon_s = days * 86400.0
@@ -85,6 +86,8 @@ def run_load(fleet, rates, load: float, seeds: list[int], days: float,
             sys.stdout.flush()
         for k in markets:
             _matched(sims[k], sims["gpuhour"], matched[k])
+        if keep is not None:
+            keep.append(sims["gpuhour"])
     return acc, matched
 
 
@@ -115,6 +118,7 @@ def main() -> None:
     ap.add_argument("--frontier", nargs="?", const=DEFAULT_FRONTIER, default=None, metavar="θ,θ,...",
                     help=f"sweep the market buyer's time value (default {DEFAULT_FRONTIER})")
     ap.add_argument("--html", default="thesis-frontier.html", help="where --frontier writes its chart")
+    ap.add_argument("--no-bound", action="store_true", help="--frontier without the capacity bound (LPs)")
     args = ap.parse_args()
     fleet = load_fleet(args.fleet)
     rates = RateTable(fleet)
@@ -122,7 +126,7 @@ def main() -> None:
     loads = [float(x) for x in args.loads.split(",")]
     t_all = time.perf_counter()
     if args.frontier is not None:
-        frontier(fleet, rates, loads, seeds, args.days, _thetas(ap, args.frontier), Path(args.html))
+        frontier(fleet, rates, loads, seeds, args.days, _thetas(ap, args.frontier), Path(args.html), not args.no_bound)
         print(f"total {time.perf_counter() - t_all:.0f} s")
         return
     verdict = []
@@ -157,12 +161,13 @@ def _thetas(ap: argparse.ArgumentParser, text: str) -> list[float]:
 
 
 def frontier(fleet, rates, loads: list[float], seeds: list[int], days: float, thetas: list[float],
-             out: Path) -> None:
+             out: Path, bound: bool = True) -> None:
     """`--frontier` (module docstring): print the table per load and write the chart."""
     markets = {f"θ={t:g}": (lambda s, t=t: Market(seed=s, time_value=t)) for t in thetas}
     per_load = []
     for load in loads:
-        acc, matched = run_load(fleet, rates, load, seeds, days, markets)
+        runs: list = []
+        acc, matched = run_load(fleet, rates, load, seeds, days, markets, runs)
         rows = {p: ratios(acc, p) for p in ("gpuhour", "goodput", *markets)}
         for k in markets:
             mk, gh, ce = (matched[k][x][0] / matched[k][x][1] for x in ("market", "gpuhour", "ceiling"))
@@ -193,10 +198,30 @@ def frontier(fleet, rates, loads: list[float], seeds: list[int], days: float, th
               + (f"met by {', '.join(ok)}" if ok else "MISSED by every point; " + (
                   f"best EFLOP per $ among points with EFLOP >= {ref['best_other']}: {best} at "
                   f"{rows[best]['usd']:.3f}x" if best else f"no point reaches {ref['best_other']}'s EFLOP")))
+        caps = capacity_bound(runs, days * 24.0, acc, rows) if bound else []
         sys.stdout.flush()
-        per_load.append((load, rows))
+        per_load.append((load, rows, caps))
     path = write_frontier_html(out, fleet.name, seeds, thetas, per_load)
     print(f"frontier chart: {path}")
+
+
+def capacity_bound(runs: list, horizon_h: float, acc: dict, rows: dict) -> list[tuple[float, float]]:
+    """Print and return (EFLOP vs the best other policy, EFLOP per $ vs gpuhour) of the
+    capacity bound (`_thesis_bound`) at gpuhour's useful EFLOP, halfway and at the best
+    other policy's (sums over seeds)."""
+    from _thesis_bound import min_usd
+
+    ref = rows["gpuhour"]
+    best = acc[ref["best_other"]]["eflop"]
+    gh = acc["gpuhour"]["eflop"] / acc["gpuhour"]["usd"]
+    lo = acc["gpuhour"]["eflop"]
+    out = []
+    for eflop in (lo, (lo + best) / 2, best):
+        usd = min_usd(runs, horizon_h, eflop)
+        out.append((eflop / best, eflop / usd / gh))
+    print("  capacity bound (no policy paying the asks does better; bench/_thesis_bound.py): EFLOP per $ at most "
+          + ", ".join(f"{y:.3f}x gpuhour's at {x:.3f}x {ref['best_other']}'s EFLOP" for x, y in out))
+    return out
 
 
 def write_frontier_html(out: Path, fleet_name: str, seeds: list[int], thetas: list[float],
@@ -211,7 +236,7 @@ def write_frontier_html(out: Path, fleet_name: str, seeds: list[int], thetas: li
 
     colors = policy_colors(["gpuhour", "goodput", "market"])
     charts, table = [], []
-    for load, rows in per_load:
+    for load, rows, caps in per_load:
         ref = rows["gpuhour"]
         mk = [k for k in rows if k not in ("gpuhour", "goodput")]
         fig = go.Figure()
@@ -222,6 +247,9 @@ def write_frontier_html(out: Path, fleet_name: str, seeds: list[int], thetas: li
                                  mode="lines+markers+text", text=[k for k in mk], textposition="top center",
                                  name="market (buyer time value θ)", line=dict(color=colors["market"]),
                                  hovertemplate="%{text}: EFLOP %{x:.3f}x, EFLOP/$ %{y:.3f}x<extra></extra>"))
+        if caps:
+            fig.add_trace(go.Scatter(x=[x for x, _ in caps], y=[y for _, y in caps], mode="lines+markers",
+                                     name="capacity bound (LP)", line=dict(color="#777777", dash="dash")))
         for p in ("gpuhour", "goodput"):
             fig.add_trace(go.Scatter(x=[rows[p]["eflop"]], y=[rows[p]["usd"]], mode="markers+text", text=[p],
                                      textposition="bottom center", name=p,
@@ -234,7 +262,9 @@ def write_frontier_html(out: Path, fleet_name: str, seeds: list[int], thetas: li
                                  "Each market point is one buyer time value θ (a delay costs θ x the best surplus "
                                  "per hour: 0 buys the cheapest useful EFLOP, 1 the most surplus per hour). Up and "
                                  "right is better; the shaded region meets the issue's EFLOP-per-$ and EFLOP "
-                                 "targets."))
+                                 "targets. The dashed line is the capacity bound: no policy that pays at least "
+                                 "the asks gets more useful EFLOP per $ for that much useful work (an LP "
+                                 "relaxation, bench/_thesis_bound.py)."))
         for label, r in rows.items():
             name = f"market {label}" if label in mk else label
             table.append(f"<tr><th scope=\"row\">{load:.1f}</th><td>{html.escape(name)}</td><td>{r['eflop']:.3f}x"
