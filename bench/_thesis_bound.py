@@ -6,13 +6,14 @@ A linear relaxation, solved by HiGHS (`scipy.optimize.linprog(method="highs")`):
 x[j, o] = useful EFLOP of job j done on option o = (pool, gang), gangs 1/4-4x of the request
 (every gang a policy here can hold: `goodput`/`market` start at 1/4-1x and grow to 4x;
 `gpuhour` and the schedulers take the request) on pools whose island holds the gang;
-- per job: sum_o x[j, o] <= its work W_j (EFLOP);
+- per job: sum_o x[j, o] <= its work W_j (EFLOP), and sum_o x[j, o] / r(j, o) <= the hours
+  from its submission to the end of the window (a job runs on one allocation at a time);
 - per pool p: sum x[j, o] g / r(j, o) <= chips(p) x window hours, with r the useful EFLOP
   per hour at the pool's *peak* rate (`Cluster.rate_flop_s`, no failure, restart or
   checkpoint loss: no run delivers more per chip-hour held);
 - sum x >= the EFLOP asked for;
 minimise sum x[j, o] ask(p) g / r(j, o). Arrival times, gang contiguity, repairs, queueing
-and the order of work are dropped, so every real schedule is a feasible point of the LP:
+and the order of jobs on a pool are dropped, so every real schedule is a feasible point of the LP:
 its minimum is a lower bound on any policy's buyer dollars for that much useful work, and
 EFLOP / minimum an upper bound on its useful EFLOP per buyer dollar.
 """
@@ -38,7 +39,8 @@ def gangs(req: int) -> list[int]:
 
 def min_usd(clusters: list, horizon_h: float, eflop: float) -> float:
     """Least buyer USD (at the asks) for `eflop` useful EFLOP over all `clusters`' jobs (one
-    block per cluster: each cluster's pools serve only its own jobs); inf if infeasible."""
+    block per cluster: each cluster's pools serve only its own jobs) in the window [0,
+    `horizon_h`] of simulated time (the simulator's `horizon_s`); inf if infeasible."""
     from scipy.optimize import linprog
     from scipy.sparse import coo_matrix
 
@@ -53,13 +55,14 @@ def min_usd(clusters: list, horizon_h: float, eflop: float) -> float:
                 for p in cl.pools_for(job, g):
                     e_h = cl.rate_flop_s(job, p, g) * 3600.0 / 1e18
                     if e_h > 0:
-                        rows += [row + k, row + nj + p]
-                        cols += [var, var]
-                        vals += [1.0, g / e_h]
+                        rows += [row + k, row + nj + k, row + 2 * nj + p]
+                        cols += [var, var, var]
+                        vals += [1.0, 1.0 / e_h, g / e_h]
                         cost.append(pools[p].price_per_chip_hour * g / e_h)
                         var += 1
+        ub += [max(0.0, horizon_h - job.spec.submit_s / 3600.0) for job in cl.jobs]
         ub += [info.chips * horizon_h for info in pools]
-        row += nj + len(pools)
+        row += 2 * nj + len(pools)
     rows += [row] * var
     cols += list(range(var))
     vals += [-1.0] * var
