@@ -31,22 +31,29 @@ once per seed. Per load it prints each market point's useful EFLOP against the b
 policy's, EFLOP per $ against gpuhour's and mean JCT against the best non-elastic policy's,
 next to gpuhour's and goodput's points; whether some market point dominates gpuhour (at
 least its useful EFLOP and its EFLOP per $) and by how much (the smaller of the two
-margins); and whether some point meets all three issue targets. It writes the frontier as
-one self-contained Plotly page (`--html`).
+margins); and whether some point meets all three issue targets. Diagnostics per load: on
+the matched jobs, each market point's $ per useful EFLOP against gpuhour's as a product of
+price over the asks, pool choice, gang size (growth included), chip-hours held but not
+computing (restarts, checkpoints, lost work) and the jobs' cheapest option; and the
+capacity bound (`_thesis_bound`, skip with --no-bound): the most useful EFLOP per $ any
+policy paying the asks could get for gpuhour's, a middle and the best other policy's
+useful EFLOP. It writes the frontier as one self-contained Plotly page (`--html`).
 """
 
 from __future__ import annotations
 
 import argparse
 import html
+import math
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from flopgrid.sched import Market
+from flopgrid.sched import GpuHour, Market
 from flopgrid.sched.base import Policy, eflop_per_hour, gang_options
 from flopgrid.sched.market import BUYERS
 from flopgrid.sim import RateTable, load_fleet, simulate
@@ -66,14 +73,16 @@ def run_load(fleet, rates, load: float, seeds: list[int], days: float,
     per market label the matched-job sums (see `_matched`); appends each seed's gpuhour run
     to `keep` (its jobs and pools are the seed's demand and fleet)."""
     acc = {p: {"eflop": 0.0, "usd": 0.0, "jct": [], "welfare": 0.0} for p in (*OTHERS, *markets)}
-    matched = {k: {"market": [0.0, 0.0], "gpuhour": [0.0, 0.0], "ceiling": [0.0, 0.0]} for k in markets}
+    matched = {k: {"market": [0.0, 0.0], "gpuhour": [0.0, 0.0], "ceiling": [0.0, 0.0],
+                   "parts": defaultdict(float), "gpuhour_parts": defaultdict(float)} for k in markets}
     horizon_s = days * 86400.0
     for seed in seeds:
         jobs = llm_market_jobs(fleet, load, days, seed=seed, rates=rates)
         print(f"load {load:.1f} seed {seed}: {len(jobs):,} jobs over {days:g} days on {fleet.name}")
         sims = {}
         for label in acc:
-            pol = markets[label](seed) if label in markets else label
+            pol = markets[label](seed) if label in markets else _recording(GpuHour)(seed=seed) \
+                if label == "gpuhour" else label
             m, sims[label] = simulate(fleet, jobs, pol, seed=seed, rates=rates, horizon_s=horizon_s)
             a = acc[label]
             a["eflop"] += m["useful_eflop"]
@@ -86,6 +95,8 @@ def run_load(fleet, rates, load: float, seeds: list[int], days: float,
             sys.stdout.flush()
         for k in markets:
             _matched(sims[k], sims["gpuhour"], matched[k])
+            _decompose(sims[k], sims["gpuhour"], matched[k]["parts"])
+            _decompose(sims["gpuhour"], sims[k], matched[k]["gpuhour_parts"])
         if keep is not None:
             keep.append(sims["gpuhour"])
     return acc, matched
@@ -163,7 +174,7 @@ def _thetas(ap: argparse.ArgumentParser, text: str) -> list[float]:
 def frontier(fleet, rates, loads: list[float], seeds: list[int], days: float, thetas: list[float],
              out: Path, bound: bool = True) -> None:
     """`--frontier` (module docstring): print the table per load and write the chart."""
-    markets = {f"θ={t:g}": (lambda s, t=t: Market(seed=s, time_value=t)) for t in thetas}
+    markets = {f"θ={t:g}": (lambda s, t=t: _recording(Market)(seed=s, time_value=t)) for t in thetas}
     per_load = []
     for load in loads:
         runs: list = []
@@ -182,6 +193,15 @@ def frontier(fleet, rates, loads: list[float], seeds: list[int], days: float, th
             name = f"market {label}" if label in markets else label
             print(f"  {name:16s} {r['eflop']:6.3f}x {r['usd']:7.3f}x {r['jct']:6.3f}x {r['jct_h']:6.2f} "
                   f"{r['eflop_gpuhour']:7.3f}x {r['welfare_gpuhour']:9.3f}x{extra}")
+        print("  matched jobs, $ per useful EFLOP against gpuhour's on the same jobs, as a product (x < 1: cheaper): "
+              "price over the asks x pool (vs the cheapest pool at the gang held) x gang (vs the best gang 1/4-1x "
+              "of the request, at the cheapest pool) x held, not computing (restarts, checkpoints, lost work) x "
+              "the jobs' own cheapest option (per EFLOP held)")
+        for k in markets:
+            a, b = _factors(matched[k]["parts"]), _factors(matched[k]["gpuhour_parts"])
+            print(f"    market {k:9s} " + " x ".join(f"{n} {x / y:.3f}" for (n, x), (_, y) in zip(a, b))
+                  + f" = {np.prod([x / y for (_, x), (_, y) in zip(a, b)]):.3f}; share of work on grown gangs "
+                  f"{matched[k]['parts']['grown'] / matched[k]['parts']['rate']:.2f}")
         dom = [(min(rows[k]["eflop_gpuhour"], rows[k]["usd"]) - 1.0, k) for k in markets
                if rows[k]["eflop_gpuhour"] >= 1.0 and rows[k]["usd"] >= 1.0]
         if dom:
@@ -277,6 +297,55 @@ def write_frontier_html(out: Path, fleet_name: str, seeds: list[int], thetas: li
                        f"seeds {', '.join(map(str, seeds))}; bench/thesis.py --frontier", summary, charts)
     write_text_atomic(out, page, "frontier chart")
     return out
+
+
+def _recording(cls: type) -> type:
+    """`cls` that also records every run segment of every job: (pool, gang, held s, rate FLOP/s)."""
+    class Recording(cls):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.segments: dict[int, list[tuple[int, int, float, float]]] = defaultdict(list)
+
+        def on_stop(self, cluster, job) -> None:
+            self.segments[job.index].append((job.pool, job.gang, cluster.now - job.seg_start_s, job.rate_flop_s))
+            super().on_stop(cluster, job)
+
+    Recording.__name__ = cls.__name__
+    return Recording
+
+
+def _decompose(sim, other, out: dict) -> None:
+    """Add the cost parts of the jobs completed in both runs (see `_factors`), from `sim`'s
+    recorded segments: USD paid, USD at the asks, FLOPs the segments could compute at their
+    rates (EFLOP), and those FLOPs weighted by the segment's, the gang's best and the job's
+    best cost per EFLOP at the asks."""
+    asks = [p.price_per_chip_hour for p in sim.pools()]
+
+    def cost(job, p, g):  # USD per EFLOP at the ask and the peak rate
+        r = sim.rate_flop_s(job, p, g)
+        return asks[p] * g / (r * 3600.0 / 1e18) if r > 0 else math.inf
+
+    for a, b in zip(sim.jobs, other.jobs):
+        if a.state != "completed" or b.state != "completed":
+            continue
+        out["work"] += a.work_flop / 1e18
+        out["paid"] += a.paid_micro_usd / 1e6
+        best = min(cost(a, p, g) for g in gang_options(a.spec.chips, 4) for p in sim.pools_for(a, g))
+        for p, g, held_s, rate in sim.policy.segments[a.index]:
+            r = rate * held_s / 1e18
+            out["ask"] += asks[p] * g * held_s / 3600.0
+            out["rate"] += r
+            out["gang_best"] += r * min(cost(a, q, g) for q in sim.pools_for(a, g))
+            out["job_best"] += r * best
+            if g > a.spec.chips:
+                out["grown"] += r
+
+
+def _factors(d: dict) -> list[tuple[str, float]]:
+    """$ per useful EFLOP = price/ask x pool x gang x held/computed x the jobs' cheapest option."""
+    return [("price", d["paid"] / d["ask"]), ("pool", d["ask"] / d["gang_best"]),
+            ("gang", d["gang_best"] / d["job_best"]), ("held", d["rate"] / d["work"]),
+            ("cheapest", d["job_best"] / d["rate"])]
 
 
 def _matched(market, gpuhour, out: dict) -> None:
