@@ -3,8 +3,8 @@ policy can buy for a given amount of useful EFLOP inside the window, on the same
 fleet, when every chip-hour costs at least its pool's ask.
 
 A linear relaxation, solved by HiGHS (`scipy.optimize.linprog(method="highs")`): variable
-x[j, o] = useful EFLOP of job j done on option o = (pool, gang), gangs 1/4-4x of the request
-(every gang a policy here can hold: `goodput`/`market` start at 1/4-1x and grow to 4x;
+x[j, o] = useful EFLOP of job j done on option o = (pool, gang), every gang a policy here can
+hold (`gangs`: `goodput`/`market` start at 1/4-1x of the request and double up to 4x;
 `gpuhour` and the schedulers take the request) on pools whose island holds the gang;
 - per job: sum_o x[j, o] <= its work W_j (EFLOP), and sum_o x[j, o] / r(j, o) <= the hours
   from its submission to the end of the window (a job runs on one allocation at a time);
@@ -24,21 +24,24 @@ import math
 
 import numpy as np
 
+from flopgrid.sched.base import gang_options
+
 
 def gangs(req: int) -> list[int]:
-    """Every gang a policy of the thesis can hold: powers of two 1/4-4x of `req`, and `req`."""
-    lo, hi = max(1, req // 4), 4 * req
-    out = {req}
-    g = 1
-    while g <= hi:
-        if g >= lo:
+    """Every gang a policy of the thesis can hold: a start gang (`gang_options`: the request
+    and the powers of two down to 1/4 of it) doubled any number of times up to 4x the request."""
+    out = set()
+    for g in gang_options(req, 4):
+        while g <= 4 * req:
             out.add(g)
-        g *= 2
+            g *= 2
     return sorted(out)
 
 
 def min_usd(clusters: list, horizon_h: float, eflop: float) -> float:
-    """Least buyer USD (at the asks) for `eflop` useful EFLOP over all `clusters`' jobs (one
+    """Least buyer USD (at the asks) for `eflop` useful EFLOP over all `clusters`' jobs (finished
+    simulations: a job's work is set when the run admitted it, so pass a run of a policy that
+    admits every job that fits, such as `goodput`; one
     block per cluster: each cluster's pools serve only its own jobs) in the window [0,
     `horizon_h`] of simulated time (the simulator's `horizon_s`); inf if infeasible."""
     from scipy.optimize import linprog

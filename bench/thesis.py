@@ -70,8 +70,8 @@ def run_load(fleet, rates, load: float, seeds: list[int], days: float,
              markets: dict[str, Callable[[int], Policy]], keep: list | None = None) -> tuple[dict, dict]:
     """Every other policy once per seed and each market variant (label -> policy factory of
     the seed); returns per label the sums over seeds (eflop, usd, welfare; jct per seed) and
-    per market label the matched-job sums (see `_matched`); appends each seed's gpuhour run
-    to `keep` (its jobs and pools are the seed's demand and fleet)."""
+    per market label the matched-job sums (see `_matched`); appends each seed's goodput run
+    to `keep` (it admits every job that fits, so its jobs carry the seed's whole demand)."""
     acc = {p: {"eflop": 0.0, "usd": 0.0, "jct": [], "welfare": 0.0} for p in (*OTHERS, *markets)}
     matched = {k: {"market": [0.0, 0.0], "gpuhour": [0.0, 0.0], "ceiling": [0.0, 0.0],
                    "parts": defaultdict(float), "gpuhour_parts": defaultdict(float)} for k in markets}
@@ -98,7 +98,7 @@ def run_load(fleet, rates, load: float, seeds: list[int], days: float,
             _decompose(sims[k], sims["gpuhour"], matched[k]["parts"])
             _decompose(sims["gpuhour"], sims[k], matched[k]["gpuhour_parts"])
         if keep is not None:
-            keep.append(sims["gpuhour"])
+            keep.append(sims["goodput"])
     return acc, matched
 
 

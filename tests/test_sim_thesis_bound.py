@@ -23,7 +23,7 @@ _spec.loader.exec_module(bound)
 
 def test_gangs_are_every_size_a_thesis_policy_holds():
     assert bound.gangs(32) == [8, 16, 32, 64, 128]
-    assert bound.gangs(24) == [8, 16, 24, 32, 64]  # 1/4 of 24 rounds to 6: the powers of two from 8
+    assert bound.gangs(24) == [8, 16, 24, 32, 48, 64, 96]  # starts 24, 16, 8, each doubled up to 96
     assert bound.gangs(1) == [1, 2, 4]
 
 
