@@ -143,7 +143,7 @@ def main() -> None:
     verdict = []
     for load in loads:
         acc, matched = run_load(fleet, rates, load, seeds, args.days,
-                                {"market": lambda s: Market(seed=s, buyer=args.market_buyer)})
+                                {"market": lambda s: _recording(Market)(seed=s, buyer=args.market_buyer)})
         r = ratios(acc, "market")
         print(f"LOAD {load:.1f}: market/gpuhour EFLOP per $ {r['usd']:.3f}x (>= 1.25: "
               f"{'met' if r['usd'] >= TARGET_USD else 'MISSED'}); market/{r['best_other']} useful EFLOP "
