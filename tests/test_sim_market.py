@@ -9,8 +9,11 @@ price when only the price differs.
 from __future__ import annotations
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from flopgrid.sched import GpuHour, Market, offer_price_per_chip_hour, unit_draw
+from flopgrid.sched.clearing import Option
 from flopgrid.sched.pricing import drawn_value_usd_per_eflop, next_uniform_price
 from flopgrid.sim import FleetSpec, PoolSpec, RateTable, Simulation, simulate
 from flopgrid.sim.jobs import COMPLETED, JobSpec
@@ -176,6 +179,46 @@ def test_market_buyer_pays_for_speed_only_as_its_rule_says(buyer):
     assert sim.jobs[0].pool == (1 if buyer == "surplus" else 0)
     with pytest.raises(ValueError, match="buyer"):
         Market(buyer="cheapest")
+
+
+def test_market_buyer_time_value_spans_the_two_rules():
+    # The same two pools and job as above. By hand: e = useful EFLOP/h on each pool at 32
+    # chips, s = 50 e - price x 32 the surplus per hour; the time-value buyer takes the most
+    # e / (price x 32 + θ s*), s* = max s. Pool a (slow, cheap) wins at θ = 0, pool b at θ = 1;
+    # they tie at θ* = 32 (e_a p_b - e_b p_a) / (s* (e_b - e_a)), so the switch is there.
+    fleet = _fleet(SLOW, FAST, 0.25, 0.5)
+    r = RateTable(fleet)
+    e = [r.rate_flop_s("mpt-1b", p, 32) * 3600 / 1e18 for p in (0, 1)]
+    price = (0.25, 0.5)
+    s_best = max(50.0 * e[p] - price[p] * 32 for p in (0, 1))
+    theta_star = 32 * (e[0] * price[1] - e[1] * price[0]) / (s_best * (e[1] - e[0]))
+    assert 0.0 < theta_star < 1.0  # the rules disagree, and an interior time value separates them
+    job = JobSpec(id="j", submit_s=0.0, chips=32, model="mpt-1b", duration_s=3600.0, value_usd_per_eflop=50.0)
+
+    def pool(theta):
+        sim = Simulation(fleet, [job], Market(time_value=theta, max_grow=1, min_fraction=1, gang_tolerance=0.0),
+                         failures=False, rates=r).run()
+        return sim.jobs[0].pool
+
+    assert [pool(t) for t in (0.0, 0.98 * theta_star, 1.02 * theta_star, 1.0, 2.0)] == [0, 0, 1, 1, 1]
+    with pytest.raises(ValueError, match="time_value"):
+        Market(time_value=-0.5)
+
+
+@given(st.floats(1.0, 100.0), st.lists(st.tuples(st.floats(0.01, 10.0), st.integers(1, 64), st.floats(0.1, 5.0)),
+                                       min_size=1, max_size=6))
+def test_time_value_one_chooses_as_surplus_per_hour(value, opts):
+    # Dinkelbach: for one job (value v per useful EFLOP) with the delay cost at the best
+    # surplus per hour, the most useful EFLOP per effective dollar e / (p g + s*) is the
+    # option with the most surplus per hour v e - p g.
+    options = [Option(i, g, i, value * eflop_h / g, 0.0, eflop_h) for i, (eflop_h, g, price) in enumerate(opts)
+               if value * eflop_h / g >= price]  # the market bids only where its value covers the ask
+    assume(options)
+    prices = {i: price for i, (_, _, price) in enumerate(opts)}
+    surplus = Market(time_value=1.0).scores(options, prices)
+    ratio = Market(time_value=1.0 - 1e-12).scores(options, prices)
+    best = max(surplus)
+    assert surplus[max(range(len(options)), key=ratio.__getitem__)] >= best - 1e-6 * max(1.0, best)
 
 
 def test_offer_price_defaults():

@@ -4,11 +4,12 @@ JCT comes from runs to completion; utilisation and useful EFLOP are measured ove
 workloads' 8-hour submission window (every policy gets the same wall time). Means over
 workloads 1-8 at the time of writing (`flopgrid.sim` defaults, seed 0, failures on):
 avg JCT h fifo 2.53, backfill 1.51, las 0.91, goodput 0.84, market 0.79, gpuhour 0.81;
-utilisation (8 h) fifo 0.678, backfill 0.741, las 0.698, goodput 0.865, market 0.869, gpuhour
+utilisation (8 h) fifo 0.678, backfill 0.741, las 0.698, goodput 0.865, market 0.865, gpuhour
 0.596; useful EFLOP (8 h) fifo 98.2, backfill 107.4, las 96.0, goodput 123.0, market 122.0,
 gpuhour 84.7. Per workload, elastic goodput has 0.30-0.70 x fifo's JCT and 7-32% more useful
 EFLOP than fifo, backfill and las. The market (event-driven batches of 30 s, elastic, gangs
-by surplus per hour) is within 15% of goodput's mean JCT and below backfill's (issue 11).
+by surplus per hour, growth counting the restart) is within 15% of goodput's mean JCT and
+below backfill's (issue 11).
 """
 
 from __future__ import annotations

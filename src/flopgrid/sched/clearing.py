@@ -97,6 +97,11 @@ class ClearingPolicy(Policy):
         """The buyer's preference for an option at `prices` (default: its score)."""
         return o.score
 
+    def scores(self, opts: list[Option], prices: dict[Hashable, float]) -> list[float]:
+        """The buyer's preference for each of the options it chooses among (default:
+        `effective_score` of each; a rule may compare an option with the others)."""
+        return [self.effective_score(o, prices) for o in opts]
+
     def sells(self, o: Option, prices: dict[Hashable, float]) -> bool:
         """Whether the option's pool sells at its product's price (default: yes)."""
         return True
@@ -258,7 +263,7 @@ class ClearingPolicy(Policy):
             feasible.append(o)
         if not feasible:
             return None
-        scored = [(self.effective_score(o, prices), o) for o in feasible]
+        scored = list(zip(self.scores(feasible, prices), feasible))
         top = max(s for s, _ in scored)
         if top > 0:
             scored = [(s, o) for s, o in scored if s >= top * (1.0 - self.gang_tolerance)]

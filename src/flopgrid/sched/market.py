@@ -9,34 +9,60 @@ reservations for multi-node gangs).
   1/`min_fraction` of it: the same acceptable gangs as `goodput`'s elastic jobs) its value
   per chip-hour there is value x expected useful EFLOP per chip-hour (rate x expected
   goodput: slow fabrics, small islands and unreliable pools deliver less, so they clear
-  lower). Of the options that can start now it takes the one with the most surplus per
-  hour at the pools' current prices, value x useful EFLOP per hour - price x chips: the
-  welfare an hour of that allocation adds (DESIGN.md market step 2 maximises the same
-  welfare per interval), so a buyer pays for speed exactly as far as its value covers
-  it (most useful EFLOP per hour first when values are far above the asks; the cheapest
-  useful EFLOP when they are close). Ties go to the faster option.
-  `buyer="cost"` is the alternative buyer with no value for time: its preference is useful
-  EFLOP per dollar at current prices; it takes the fastest option within `gang_tolerance`
-  (default 10%) of its best one, and grows or re-clears only onto allocations inside the
-  same tolerance. It buys more useful EFLOP per dollar and less work per hour (the trade-off
-  `bench/thesis.py --market-buyer cost` measures).
+  lower). Of the options that can start now it takes the best for its time value (below);
+  ties go to the faster option.
+- The buyer's time value, `time_value` = θ >= 0 (`buyer="surplus"` is θ = 1, the default;
+  `buyer="cost"` is θ = 0). A job of fixed useful work W EFLOP worth v USD per EFLOP, on an
+  option delivering e useful EFLOP/h on g chips at p USD per chip-hour, finishes in W/e
+  hours and pays p g W/e. A buyer whose value falls by c USD per hour of completion time
+  (the linearly decaying value of market-based batch schedulers: Chun & Culler, CCGrid'02;
+  Irwin, Grit & Chase, HPDC'04) nets W (v - (p g + c)/e), so it takes the option with the
+  most useful EFLOP per effective dollar, e / (p g + c). Its delay cost is c = θ s*, where
+  s* = max(v e - p g) is the most surplus per hour any option it chooses among earns:
+  - θ = 0: no time value, the cheapest useful EFLOP, which maximises the job's total
+    surplus W (v - p g/e) (`buyer="cost"`);
+  - θ = 1: the buyer whose slot is the constraint. A slot that runs such jobs back to back
+    earns their surplus per hour (renewal-reward), so an hour of delay costs s*, and the
+    option with the most e / (p g + s*) is exactly the one with the most surplus per hour
+    v e - p g (Dinkelbach, Management Science 13(7), 1967: each has e/(p g + s*) <= 1/v,
+    with equality only at the surplus-per-hour optimum). This is the welfare rate of
+    DESIGN.md market step 2, which maximises the same welfare per interval, so a buyer
+    pays for speed exactly as far as its value covers it;
+  - 0 < θ < 1: a delay costs the fraction θ of that best surplus rate (θ > 1: more).
+  Options whose preference is within `gang_tolerance` (default 0) of the best count as
+  equal. The same rule decides growth and re-clearing (below), between the running
+  allocation and the new one, counting the restart the buyer pays for.
+  `bench/thesis.py --frontier` sweeps θ: the EFLOP-per-$ / EFLOP trade-off.
 - Merit order: highest bid per chip-hour first (`ClearingPolicy.merit`).
 - Admission: a job whose value is below the cheapest useful EFLOP any pool offers it is
   rejected with that reason (no pool would ever sell to it).
 - Elastic like `goodput` (`elastic.grow` / `shrink_for`): idle chips are sold at the
-  pool's current price to running jobs whose extra useful EFLOP is worth more to them
-  than the extra chips cost (the same surplus rule); grown chips go back when a waiting
-  job needs them.
+  pool's current price to running jobs whose new allocation is better by their rule
+  (above) and adds surplus per hour; grown chips go back when a waiting job needs them.
 """
 
 from __future__ import annotations
+
+import math
 
 from flopgrid.sched import elastic
 from flopgrid.sched.base import eflop_per_hour, gang_options
 from flopgrid.sched.clearing import ClearingPolicy, Option
 from flopgrid.sched.cluster import total_free_chips
 
-BUYERS = ("surplus", "cost")
+BUYERS = {"surplus": 1.0, "cost": 0.0}  # buyer name -> time value θ
+
+
+def per_effective_usd(time_value: float, opts: list[Option], prices) -> list[float]:
+    """Useful EFLOP per effective dollar of each option, e / (p g + c), with the delay cost
+    c = `time_value` x the most surplus per hour v e - p g among `opts` (USD per hour)."""
+    best = max(((o.value_per_chip_hour - prices[o.product]) * o.gang for o in opts), default=0.0)
+    delay_usd_h = time_value * max(best, 0.0)
+    out = []
+    for o in opts:
+        usd_h = prices[o.product] * o.gang + delay_usd_h
+        out.append(o.speed / usd_h if usd_h > 0 else o.speed)
+    return out
 
 
 class Market(ClearingPolicy):
@@ -45,16 +71,18 @@ class Market(ClearingPolicy):
     elastic = True
 
     def __init__(self, seed: int = 0, batch_s: float = 30.0, lookahead: int = 512, day_ahead_s: float = 600.0,
-                 gang_tolerance: float | None = None, min_fraction: int = 4, max_grow: int = 4,
+                 gang_tolerance: float = 0.0, min_fraction: int = 4, max_grow: int = 4,
                  grow_period_s: float = 60.0, min_gain: float = 4.0, markup: tuple[float, float] | None = None,
-                 buyer: str = "surplus") -> None:
+                 buyer: str = "surplus", time_value: float | None = None) -> None:
         if buyer not in BUYERS:
             raise ValueError(f"buyer must be one of {', '.join(BUYERS)}, got {buyer!r}")
-        if gang_tolerance is None:
-            gang_tolerance = 0.1 if buyer == "cost" else 0.0
+        if time_value is None:
+            time_value = BUYERS[buyer]
+        if not (time_value >= 0.0 and math.isfinite(time_value)):
+            raise ValueError(f"time_value must be a finite number >= 0, got {time_value!r}")
         super().__init__(batch_s=batch_s, lookahead=lookahead, day_ahead_s=day_ahead_s, gang_tolerance=gang_tolerance,
                          seed=seed, **({} if markup is None else {"markup": markup}))
-        self.buyer = buyer
+        self.time_value = time_value
         self.min_fraction = min_fraction
         self.max_grow = max_grow
         self.grow_period_s = grow_period_s
@@ -86,14 +114,13 @@ class Market(ClearingPolicy):
                 out.append(Option(p, g, p, value * e / g, (value * e / g - ask) * g, e))
         return out
 
-    def effective_score(self, o: Option, prices) -> float:
-        """Surplus per hour at the pool's current price (USD per hour); `buyer="cost"`:
-        useful EFLOP per dollar there."""
-        if self.buyer == "cost":
-            price = prices[o.product]
-            return o.speed / (o.gang * price) if price > 0 else o.speed
-        return (o.value_per_chip_hour - prices[o.product]) * o.gang
-
+    def scores(self, opts: list[Option], prices) -> list[float]:
+        """The buyer's preference among `opts` at `prices` (module docstring): useful EFLOP
+        per effective dollar e / (p g + θ s*); at θ = 1 surplus per hour v e - p g itself
+        (the same choice, Dinkelbach, without the rounding of the ratio)."""
+        if self.time_value == 1.0:
+            return [(o.value_per_chip_hour - prices[o.product]) * o.gang for o in opts]
+        return per_effective_usd(self.time_value, opts, prices)
 
     def on_start(self, cluster, job) -> None:
         if job.gang < job.spec.chips:
@@ -134,18 +161,26 @@ class Market(ClearingPolicy):
         return gang <= resv[2] or cluster.now + cluster.estimate_runtime_s(job, pool, gang) <= resv[1]
 
     def _worth_growing(self, cluster, job, pool: int, gang: int) -> bool:
-        """The new allocation (a larger gang, or the requested gang on another pool) adds
-        surplus per hour at current prices: its extra useful EFLOP is worth more to the
-        buyer than the extra chips cost."""
+        """Whether the buyer takes a new allocation (a larger gang, or the requested gang on
+        another pool) for the rest of its work R: it adds surplus per hour at current prices
+        (its extra useful EFLOP is worth more than the extra chips cost), and by the buyer's
+        rule (module docstring) it is no worse than the running one, counting the restart
+        it pays for: the new option's useful EFLOP per effective dollar is scaled by
+        (R/e) / (R/e + restart), the chips held while the job restarts deliver nothing
+        (within `gang_tolerance`)."""
         v = self.value_usd_per_eflop(cluster, job)
-        now = v * self.eflop_h(cluster, job, job.pool, job.gang) - self.prices[job.pool] * job.gang
+        e_now = self.eflop_h(cluster, job, job.pool, job.gang)
         e = self.eflop_h(cluster, job, pool, gang)
-        if v * e - self.prices[pool] * gang < now:
+        if v * e - self.prices[pool] * gang < v * e_now - self.prices[job.pool] * job.gang:
             return False
-        if self.buyer != "cost":
-            return True
-        best = max((self.effective_score(o, self.prices) for o in self.job_options(cluster, job)), default=0.0)
-        return e / (gang * self.prices[pool]) >= (1.0 - self.gang_tolerance) * best
+        now_o = Option(job.pool, job.gang, job.pool, v * e_now / job.gang, 0.0, e_now)
+        new_o = Option(pool, gang, pool, v * e / gang, 0.0, e)
+        s_now, s_new = per_effective_usd(self.time_value, [now_o, new_o], self.prices)
+        run_h = cluster.remaining_flop(job) / 1e18 / e
+        restart_h = cluster.pools()[pool].restart_s / 3600.0
+        if run_h > 0:
+            s_new *= run_h / (run_h + restart_h)
+        return s_new >= (1.0 - self.gang_tolerance) * s_now
 
     def _start_one(self, cluster, job) -> None:
         o = self._choose(cluster, job, self.job_options(cluster, job), {}, {}, self.prices)
