@@ -88,3 +88,25 @@ def test_cli_synth_bad_input(tmp_path, cli):
     assert_bad_input(cli("trace", "synth", "--like", "llm-market", "--fleet", "nope", "--load", "1",
                          "--days", "1", "--out", out), "nope")
     assert_bad_input(cli("trace", "synth", "--like", "philly", "--out", out), "--jobs")
+
+
+def test_cli_market_time_value(tmp_path, cli):
+    """`--market-time-value` reaches the market's buyers: θ = 1 is the default rule; θ = 0 buys the
+    cheapest useful EFLOP, so it pays less per useful EFLOP and does less work in the same window."""
+    out = tmp_path / "s.csv"
+    assert cli("trace", "synth", "--like", "llm-market", "--fleet", "pollux-64", "--load", "1.0", "--days", "0.5",
+               "--seed", "0", "--out", str(out)).returncode == 0
+
+    def run(*extra):
+        r = cli("simulate", "--trace", str(out), "--fleet", "pollux-64", "--policy", "market", "--horizon-h", "12",
+                "--json", *extra)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    default, one, zero = run(), run("--market-time-value", "1"), run("--market-time-value", "0")
+    assert (default["useful_eflop"], default["buyer_usd"]) == (one["useful_eflop"], one["buyer_usd"])
+    assert zero["usd_per_useful_eflop"] < one["usd_per_useful_eflop"]
+    assert zero["useful_eflop"] < one["useful_eflop"]
+    for bad in ("-1", "nan", "inf"):
+        assert_bad_input(cli("simulate", "--trace", str(out), "--fleet", "pollux-64", "--market-time-value", bad),
+                         "--market-time-value", ">= 0")

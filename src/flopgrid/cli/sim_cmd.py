@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -29,6 +30,9 @@ def simulate(
     compare: Optional[str] = typer.Option(None, "--compare", help="comma-separated policies to run on the same trace"),
     horizon_h: Optional[float] = typer.Option(None, "--horizon-h", help="stop after this many hours (default: all jobs done)"),
     report: Optional[Path] = typer.Option(None, "--report", help="write an HTML report (Plotly) into this folder"),
+    market_time_value: Optional[float] = typer.Option(
+        None, "--market-time-value", help="the market buyers' time value θ >= 0: a delay costs θ x the best surplus "
+        "per hour (0: cheapest useful EFLOP, 1: most surplus per hour, the default)"),
     as_json: bool = typer.Option(False, "--json", help="print JSON (contract keys)"),
 ) -> None:
     """Simulate a fleet over a job trace under one or several scheduling policies.
@@ -38,7 +42,7 @@ def simulate(
     Fleets also: grid-mixed (6,400 chips: H100 NDR/RoCE/Ethernet, H200, A100 HDR/Ethernet, L40S, MI300X).
 
     Policies: fifo, backfill, las, goodput, market, gpuhour."""
-    from flopgrid.sched import POLICIES, make_policy
+    from flopgrid.sched import POLICIES, Market, make_policy
     from flopgrid.sim import RateTable, load_fleet, load_trace
     from flopgrid.sim.run import simulate as run_sim
 
@@ -47,6 +51,8 @@ def simulate(
     if horizon_h is not None and not horizon_h > 0:
         raise UserInputError(f"--horizon-h must be > 0, got {horizon_h}")
     require_seed(seed)
+    if market_time_value is not None and not (math.isfinite(market_time_value) and market_time_value >= 0):
+        raise UserInputError(f"--market-time-value must be a finite number >= 0, got {market_time_value}")
     policies = [p.strip() for p in compare.split(",")] if compare else [policy]
     if not all(policies):
         raise UserInputError(f"--compare {compare!r} has an empty policy name: give names separated by commas")
@@ -64,11 +70,12 @@ def simulate(
         warn("flopgrid.perf is not installed: every job runs at a fixed MFU of 35%")
     runs = []
     show = len(load.jobs) >= PROGRESS_MIN_JOBS
-    for p in policies:
+    for name in policies:
+        p = name if name != "market" or market_time_value is None else Market(seed=seed, time_value=market_time_value)
         if show:
-            with Progress(TextColumn(f"[bold]{p}[/bold]"), BarColumn(), TextColumn("{task.completed}/{task.total} jobs"),
+            with Progress(TextColumn(f"[bold]{name}[/bold]"), BarColumn(), TextColumn("{task.completed}/{task.total} jobs"),
                           TimeElapsedColumn(), console=err_console, transient=True) as bar:
-                task = bar.add_task(p, total=len(load.jobs))
+                task = bar.add_task(name, total=len(load.jobs))
                 metrics, sim = run_sim(spec, load.jobs, p, failures=failures, seed=seed, rates=rates,
                                        horizon_s=None if horizon_h is None else horizon_h * 3600,
                                        progress=lambda done, total: bar.update(task, completed=done))
