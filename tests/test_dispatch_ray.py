@@ -43,7 +43,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray-dispatch")]
 NODES, CHIPS_PER_NODE = 3, 2
 STEPS, EVERY = 16, 4  # a checkpoint after steps 3, 7, 11, 15
 KILL_AT_STEP = 5  # mid-interval: steps 4..5 (at least) are lost and re-done
-TIMING = GangTiming(heartbeat_s=0.25, heartbeat_timeout_s=5.0, startup_timeout_s=120.0, pg_timeout_s=30.0, grace_s=4.0,
+TIMING = GangTiming(heartbeat_s=0.25, heartbeat_timeout_s=15.0, startup_timeout_s=120.0, pg_timeout_s=30.0, grace_s=4.0,
                     node_check_s=6.0)
 PEAK = 1e10  # a fixed CPU peak for the meter (MFU is not what these tests check)
 SPEC = JobSpec(steps=STEPS, checkpoint_every=EVERY, params={"step_sleep_s": 0.15}, hardware="cpu",
@@ -174,7 +174,7 @@ def _dispatch(grid, orders, run_dir, spec=SPEC, fault=None, retry=RETRY):
 
 def _assert_resumed_from_checkpoint(lease, run_dir, cause):
     assert lease.state == "completed", (lease.state, lease.reason, [f.as_dict() for f in lease.failures])
-    assert lease.attempts == 2 and len(lease.failures) == 1
+    assert lease.attempts == 2 and len(lease.failures) == 1, [f.as_dict() for f in lease.failures]
     f = lease.failures[0]
     assert (f.cause, f.party) == (cause, "provider"), f.as_dict()
     m = meter_figures(run_dir / f"alloc-{lease.allocation_id}")
