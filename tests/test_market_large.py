@@ -46,19 +46,28 @@ def test_pool_bound_is_an_upper_bound_at_any_multipliers(sc, seed):
     assert pb.upper_bound_usd >= truth - TOL_USD
 
 
+def random_prices_case(sc: dict, seed: int):
+    """(brute-force optimum, scenario, options, supply, random capacity prices mu >= 0, about
+    half of them 0) of a small market, or None when no bid has an option."""
+    truth = brute_force_welfare(sc)
+    scenario = parse_scenario(sc)
+    opts = enumerate_options(scenario, Valuer(scenario.horizon.interval_hours))
+    if not opts.n:
+        return None
+    supply = Supply.of(scenario)
+    rng = np.random.default_rng(seed)
+    mu = rng.uniform(0, 5, supply.available.shape) * rng.integers(0, 2, supply.available.shape)
+    return truth, scenario, opts, supply, mu
+
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_scenarios(), st.integers(0, 2**31 - 1), st.sampled_from([0.0, 1e-3, 60.0]))
 def test_pool_bound_at_prices_is_an_upper_bound_at_any_prices(sc, seed, budget_s):
     """Any capacity prices mu >= 0, any subset of pools solved (a budget of 0 solves none, 1 ms
     some): the bound stays >= the brute-force optimum and <= D(mu)."""
-    truth = brute_force_welfare(sc)
-    scenario = parse_scenario(sc)
-    opts = enumerate_options(scenario, Valuer(scenario.horizon.interval_hours))
-    if not opts.n:
+    case = random_prices_case(sc, seed)
+    if case is None:
         return
-    supply = Supply.of(scenario)
-    rng = np.random.default_rng(seed)
-    mu = rng.uniform(0, 5, supply.available.shape) * rng.integers(0, 2, supply.available.shape)
+    truth, scenario, opts, supply, mu = case
     pb = pool_bound_at_prices(scenario, opts, supply, mu, time.perf_counter() + budget_s)
     d = dual_value(mu, opts, np.arange(opts.n), supply)[0]
     assert pb.dual_usd == pytest.approx(d, rel=1e-9, abs=1e-6)

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_market_bruteforce import brute_force_welfare, small_scenarios
+from test_market_bruteforce import small_scenarios
+from test_market_large import random_prices_case
 
 from flopgrid.market import Valuer, generate_scenario, parse_scenario
 from flopgrid.market.formulation.columns import enumerate_options
@@ -33,14 +34,10 @@ TOL_USD = 1e-6
 def test_smoothed_dual_bound_is_an_upper_bound(sc, seed, budget_s, tau_share):
     """Any start prices, any budget (0 stops after the first exact D), any temperature: the
     bound is >= the brute-force optimum and equals D at the prices it reports."""
-    truth = brute_force_welfare(sc)
-    scenario = parse_scenario(sc)
-    opts = enumerate_options(scenario, Valuer(scenario.horizon.interval_hours))
-    if not opts.n:
+    case = random_prices_case(sc, seed)
+    if case is None:
         return
-    supply = Supply.of(scenario)
-    rng = np.random.default_rng(seed)
-    mu = rng.uniform(0, 5, supply.available.shape) * rng.integers(0, 2, supply.available.shape)
+    truth, _, opts, supply, mu = case
     sb = smoothed_bound(opts, supply, mu, time.perf_counter() + budget_s, tau_share=tau_share)
     assert sb.upper_bound_usd >= truth - TOL_USD
     assert sb.upper_bound_usd == pytest.approx(dual_value(sb.mu, opts, np.arange(opts.n), supply)[0],
