@@ -192,9 +192,12 @@ class _OutOfTime(Exception):
     pass
 
 
-def lbfgs(opts: Options, supply: Supply, bound: Bound, deadline: float) -> Bound:
+def lbfgs(opts: Options, supply: Supply, bound: Bound, deadline: float, stall_evaluations: int = 0,
+          stall_tol: float = 0.0) -> Bound:
     """min D(mu) over mu >= cheapest step cost by L-BFGS-B from the best prices so far, until
-    `deadline`; keeps the best D evaluated. Without scipy the bound is returned unchanged."""
+    `deadline`, or (with `stall_evaluations` > 0) until the best D has fallen by less than
+    `stall_tol` (relative) over the last `stall_evaluations` evaluations; keeps the best D
+    evaluated. Without scipy the bound is returned unchanged."""
     try:
         from scipy.optimize import minimize
     except ImportError:
@@ -203,10 +206,14 @@ def lbfgs(opts: Options, supply: Supply, bound: Bound, deadline: float) -> Bound
     shape = floor.shape
     idx = np.arange(opts.n)
     last = [0.0]
+    best_at: list[float] = []  # the best D after each evaluation
 
     def fg(z: np.ndarray):
         if time.perf_counter() + 1.5 * last[0] > deadline:
             raise _OutOfTime
+        if stall_evaluations and len(best_at) > stall_evaluations and \
+                best_at[-stall_evaluations - 1] - best_at[-1] < stall_tol * abs(best_at[-1]):
+            raise _OutOfTime  # stalled: the time goes to the allocation
         te = time.perf_counter()
         m = np.maximum(z.reshape(shape), floor)
         val, br, sold = dual_value(m, opts, idx, supply)
@@ -214,6 +221,7 @@ def lbfgs(opts: Options, supply: Supply, bound: Bound, deadline: float) -> Bound
         last[0] = time.perf_counter() - te
         if val < bound.upper_bound_usd:
             bound.upper_bound_usd, bound.mu = val, m.copy()
+        best_at.append(bound.upper_bound_usd)
         return val, (sold - br.demand_chips).reshape(-1)
 
     bounds = list(zip(floor.reshape(-1).tolist(), [None] * floor.size))

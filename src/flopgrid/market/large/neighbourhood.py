@@ -100,9 +100,9 @@ class SearchStats:
 
 
 def improve(scenario: Scenario, opts: Options, supply: Supply, alloc: Allocation, mu: np.ndarray, deadline: float, *,
-            pools_per_neighbourhood: int = 4, max_pools_per_neighbourhood: int = 16, new_bids_per_pool: int = 40,
-            sub_time_limit_s: float = 2.0,
-            max_binaries: int = 6000, threads: int | None = None) -> tuple[Allocation, SearchStats]:
+            pools_per_neighbourhood: int = 1, max_pools_per_neighbourhood: int = 16, new_bids_per_pool: int = 10,
+            sub_time_limit_s: float = 0.3,
+            max_binaries: int = 1000, threads: int | None = None) -> tuple[Allocation, SearchStats]:
     """Improve `alloc` by sub-MIPs over pool neighbourhoods until `deadline` (see module
     docstring). `mu` ((P, T) prices, the bound's) ranks the unserved bids and orders the pools:
     the most congested (largest price mass) first."""

@@ -61,14 +61,14 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
     mu0 = supply.marginal_cost()
 
     t1 = time.perf_counter()
-    greedy0 = Allocation.of(B, capacity_greedy(opts, supply, mu0, f))
-    # the greedy allocation among the seed columns: the master LP starts at least at a
-    # feasible allocation's welfare, so its first duals price a congested market
-    sb = None
+    sb, greedy0 = None, None
     smooth = cfg.smooth and opts.n <= cfg.smooth_max_options
-    if smooth and opts.n >= cfg.smooth_min_options:  # column generation would not converge in time
+    if opts.n >= cfg.smooth_min_options:  # column generation would not converge in time
         bound = Bound(np.inf, mu0, 0.0)
     else:
+        # the greedy allocation among the seed columns: the master LP starts at least at a
+        # feasible allocation's welfare, so its first duals price a congested market
+        greedy0 = Allocation.of(B, capacity_greedy(opts, supply, mu0, f))
         seed = seed_columns(opts, mu0, f, cfg.options_per_bid, cfg.starts_per_option).union(greedy0.columns())
         bound = column_generation(scenario, opts, supply, seed, cfg, t0, time_limit_s)
     far = not np.isfinite(bound.upper_bound_usd) or \
@@ -82,7 +82,7 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
             bound.upper_bound_usd, bound.mu = sb.upper_bound_usd, sb.mu
             bound.lbfgs_evaluations = sb.evaluations
         else:
-            bound = lbfgs(opts, supply, bound, at(cfg.lbfgs_until))
+            bound = lbfgs(opts, supply, bound, at(cfg.lbfgs_until), cfg.lbfgs_stall_evaluations, cfg.lbfgs_stall_tol)
     t_bound = time.perf_counter() - t1
 
     improve_end = at(cfg.improve_until)
@@ -90,7 +90,7 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
         improve_end = max(improve_end, t0 + time_limit_s - cfg.pricing_reserve_s - cfg.pricing_reserve_s_per_bid * B)
     t2 = time.perf_counter()
     alloc = Allocation.of(B, capacity_greedy(opts, supply, bound.mu, f, deadline=improve_end))
-    if welfare_usd(greedy0, supply, opts.bid_len) > welfare_usd(alloc, supply, opts.bid_len):
+    if greedy0 is not None and welfare_usd(greedy0, supply, opts.bid_len) > welfare_usd(alloc, supply, opts.bid_len):
         alloc = greedy0
     w_greedy = welfare_usd(alloc, supply, opts.bid_len)
     t_greedy = time.perf_counter() - t2
