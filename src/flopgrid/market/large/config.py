@@ -72,7 +72,7 @@ class LargeConfig:
     # ... or later, up to the limit less this reserve (measured: pricing + assembly + the
     # clearing's validation take ~0.3 s at 1,000 bids and ~2 s at 10,000; 0.88 left 7 s unused at 1,000)
     pricing_reserve_s: float = 3.0
-    pricing_reserve_s_per_bid: float = 5e-4
+    pricing_reserve_s_per_bid: float = 2e-4
     # The search starts small and doubles every size after a sweep of the pools without a gain.
     # Measured at 10,000 x 1,000 (seed 1): from 4 pools, 40 new bids, 2 s and 6,000 binaries
     # its sub-MIPs hit their time limit and 4 neighbourhoods in 8 s gained nothing (gap 26.2%);
