@@ -4,7 +4,8 @@ any multipliers, is at least as tight as the LP bound at the master LP's duals o
 markets; so is the anytime pool bound at capacity prices (any prices, any subset of pools
 solved); the path for markets above `pool_bound_max_pools` (that bound + adopted schedules)
 stays feasible and under its bound; and the candidate cap (`max_pools_per_bid`) keeps at
-most N pools per (bid, gang)."""
+most N pools per (bid, gang); the capacity greedy is feasible in either bid order, and the
+orders differ as computed by hand on one pool."""
 
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ from flopgrid.market.large import solve_large
 from flopgrid.market.large.bound import column_generation, master_pricing, seed_columns
 from flopgrid.market.large.config import LargeConfig
 from flopgrid.market.large.dive import lp_dive
+from flopgrid.market.large.greedy import capacity_greedy
 from flopgrid.market.large.lagrangian import Supply, dual_value
-from flopgrid.market.large.neighbourhood import demand_chips, welfare_usd
+from flopgrid.market.large.neighbourhood import Allocation, demand_chips, welfare_usd
 from flopgrid.market.large.pool_bound import pool_bound_at_prices, pool_lagrangian
 
 TOL_USD = 1e-6
@@ -137,3 +139,51 @@ def test_max_pools_per_bid_keeps_the_best_pools_per_gang():
     r = clear(scenario, max_pools_per_bid=1)
     check_valid(sc, r)
     assert r.welfare_usd <= clear(scenario).welfare_usd + TOL_USD
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_scenarios(), st.sampled_from(["reduced", "density"]), st.integers(1, 300))
+def test_capacity_greedy_is_feasible_in_either_bid_order(sc, bid_order_by, options_per_bid):
+    """The greedy's allocation, in either bid order and with any number of options per bid:
+    at most one column per bid, every pool's chips within its offer (reserve included) in
+    every interval, welfare at most the brute-force optimum."""
+    scenario = parse_scenario(sc)
+    opts = enumerate_options(scenario, Valuer(scenario.horizon.interval_hours))
+    if opts.n == 0:
+        return
+    supply = Supply.of(scenario)
+    f = scenario.reserve.fraction
+    cols = capacity_greedy(opts, supply, supply.marginal_cost(), f, options_per_bid=options_per_bid,
+                           bid_order_by=bid_order_by)
+    assert len(np.unique(cols.bid)) == len(cols)
+    alloc = Allocation.of(len(scenario.bids), cols)
+    need = (1.0 + f) * demand_chips(alloc, opts.bid_len, supply.available.shape)
+    assert np.all(need <= supply.chips.sum(axis=1)[:, None] + 1e-9)
+    assert np.all(need[~supply.available] <= 1e-9)
+    assert welfare_usd(alloc, supply, opts.bid_len) <= brute_force_welfare(sc) + TOL_USD
+
+
+def _one_pool_two_bids() -> dict:
+    """16 chips for one hour at $1; bid big: 16 chips worth $9 a chip-hour ($144), bid small:
+    8 chips worth $12 a chip-hour ($96)."""
+    pool = {"id": "p0", "provider": "prov", "hardware": "h100-sxm", "chips": 16, "island_chips": 16,
+            "region": "us-east", "offer": [{"chips": 16, "price_per_chip_hour": 1.0}]}
+    bids = [{"id": n, "buyer": n, "model": "llama3-8b", "chips": [c], "intervals": 1, "window": [0, 1],
+             "max_price_per_chip_hour": v} for n, c, v in (("big", 16, 9.0), ("small", 8, 12.0))]
+    return {"horizon": {"intervals": 1, "interval_minutes": 60}, "pools": [pool], "bids": bids,
+            "reserve": {"fraction": 0.0}}
+
+
+def test_capacity_greedy_bid_orders_by_hand():
+    """By hand, at the cheapest-step price ($1): reduced values big 144 - 16 = 128, small 96 - 8
+    = 88; per chip-hour 8 and 11. By reduced value the big gang goes first and fills the pool
+    (welfare 128); by density the small one goes first and the big one no longer fits (88)."""
+    scenario = parse_scenario(_one_pool_two_bids())
+    opts = enumerate_options(scenario, Valuer(scenario.horizon.interval_hours))
+    supply = Supply.of(scenario)
+    for order, bid, welfare in (("reduced", 0, 128.0), ("density", 1, 88.0)):
+        cols = capacity_greedy(opts, supply, supply.marginal_cost(), 0.0, bid_order_by=order)
+        assert cols.bid.tolist() == [bid]
+        assert welfare_usd(Allocation.of(2, cols), supply, opts.bid_len) == pytest.approx(welfare)
+    with pytest.raises(ValueError, match="bid_order_by 'value'"):
+        capacity_greedy(opts, supply, supply.marginal_cost(), 0.0, bid_order_by="value")

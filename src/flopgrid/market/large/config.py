@@ -62,6 +62,9 @@ class LargeConfig:
     prices_pool_bound_share: float = 0.1
     prices_pool_sub_time_limit_s: float = 0.3
     prices_pool_max_binaries: int = 3000
+    # allocation: the greedy in both bid orders (greedy.capacity_greedy) up to this many options
+    # (at 10,000 x 1,000, 3.1M options, one order takes ~5 s and by density lost by 4.7%)
+    greedy_both_orders_max_options: int = 1_000_000
     # allocation: LP diving on the master with pricing (dive.lp_dive; measured at 1,000 x 100:
     # 472.9k in 10 s against the greedy's 453.2k and the search's 475k after 44 s)
     dive: bool = True
