@@ -170,7 +170,7 @@ def enumerate_options(scenario: Scenario, valuer: Valuer) -> Options:
         g = gangs[:, k]
         fit[:, :, k] = in_win & (g[:, None] > 0) & (g[:, None] <= island[None, :]) \
             & (g[:, None] * (1.0 + f) <= offered[None, :] + 1e-9)
-    fits_any = fit.any(axis=(1, 2)) if G else np.zeros(B, dtype=bool)
+    fits_any = fit.any(axis=(1, 2))
     tb, tp, tk = np.nonzero(fit)
     del fit
     tg = gangs[tb, tk]

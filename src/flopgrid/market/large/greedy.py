@@ -1,13 +1,14 @@
 """Primal heuristic for large markets: greedy over a time-indexed capacity profile.
 
 Bids are taken in decreasing reduced value (value - prices) of their best option at the
-Lagrange prices mu (`bid_order_by="reduced"`; the big, valuable gangs first, while the pools still
-have room for them), or in decreasing reduced value per chip-interval (`bid_order_by="density"`, the
-knapsack order). For each bid every one of its `options_per_bid`
-best options (at mu) is tried at every start in its window against the demand already
-placed in each (pool, interval): the incremental offer cost of (1 + reserve fraction) x chips
-more in each covered interval (cheapest steps first; infinite past the offered chips). The
-bid takes the option and start with the largest value - incremental cost, if positive.
+Lagrange prices mu (`bid_order_by="reduced"`: the big, valuable gangs first, while the pools
+still have room for them), or in decreasing reduced value per chip-interval
+(`bid_order_by="density"`, the knapsack order). For each bid every one of its
+`options_per_bid` best options (at mu) is tried at every start in its window against the
+demand already placed in each (pool, interval): the incremental offer cost of (1 + reserve
+fraction) x chips more in each covered interval (cheapest steps first; infinite past the
+offered chips). The bid takes the option and start with the largest value - incremental
+cost, if positive.
 (A bid left out stays out: costs only grow as demand is placed.)
 
 Many options per bid: at LP-like prices a bid's best few options sit on the pools the LP
@@ -44,6 +45,8 @@ def capacity_greedy(opts: Options, supply: Supply, mu: np.ndarray, reserve_fract
     reserve included) is capacity already taken by an allocation being filled, `skip` (per bid,
     bool) the bids not to place (those already placed); the columns returned are then the
     additions only."""
+    if bid_order_by not in ("reduced", "density"):
+        raise ValueError(f"bid_order_by {bid_order_by!r}: allowed are 'reduced' and 'density'")
     P, T = mu.shape
     f = reserve_fraction
     idx = np.arange(opts.n) if skip is None else np.flatnonzero(~skip[opts.bid])  # only the bids to place
@@ -59,8 +62,6 @@ def capacity_greedy(opts: Options, supply: Supply, mu: np.ndarray, reserve_fract
     b_sorted = opts.bid[order]
     starts = np.flatnonzero(np.r_[True, b_sorted[1:] != b_sorted[:-1]]) if len(idx) else np.zeros(0, np.int64)
     ends = np.r_[starts[1:], len(idx)]
-    if bid_order_by not in ("reduced", "density"):
-        raise ValueError(f"bid_order_by {bid_order_by!r}: allowed are 'reduced' and 'density'")
     key = reduced[pos[starts]] if bid_order_by == "reduced" else density[pos[starts]]  # of each bid's best option
     if bid_priority is None:
         bid_order = np.argsort(-key, kind="stable")

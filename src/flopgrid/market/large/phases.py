@@ -90,11 +90,11 @@ def solve_large(scenario: Scenario, valuer: Valuer, time_limit_s: float | None =
         improve_end = max(improve_end, t0 + time_limit_s - cfg.pricing_reserve_s - cfg.pricing_reserve_s_per_bid * B)
     t2 = time.perf_counter()
     orders = ("reduced", "density") if opts.n <= cfg.greedy_both_orders_max_options else ("reduced",)
-    alloc = max((Allocation.of(B, capacity_greedy(opts, supply, bound.mu, f, deadline=improve_end, bid_order_by=o))
-                 for o in orders), key=lambda a: welfare_usd(a, supply, opts.bid_len))
-    if greedy0 is not None and welfare_usd(greedy0, supply, opts.bid_len) > welfare_usd(alloc, supply, opts.bid_len):
-        alloc = greedy0
-    w_greedy = welfare_usd(alloc, supply, opts.bid_len)
+    candidates = [Allocation.of(B, capacity_greedy(opts, supply, bound.mu, f, deadline=improve_end, bid_order_by=o))
+                  for o in orders] + ([greedy0] if greedy0 is not None else [])
+    welfares = [welfare_usd(a, supply, opts.bid_len) for a in candidates]
+    best = int(np.argmax(welfares))  # the first of equals: the bound's prices before the cheapest-step ones
+    alloc, w_greedy = candidates[best], welfares[best]
     t_greedy = time.perf_counter() - t2
 
     # the dive only where the bound reached the LP bound: column generation converged, or the
